@@ -1,0 +1,4 @@
+import Foundation
+import StreamLearn
+
+exit(StreamLearnCLI.main(Array(CommandLine.arguments.dropFirst())))
