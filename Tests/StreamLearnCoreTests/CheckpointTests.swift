@@ -290,7 +290,7 @@ struct CheckpointCodecTests {
 }
 
 /// A deterministic generator for tests (SplitMix64).
-struct SplitMix64: RandomNumberGenerator {
+private struct SplitMix64: RandomNumberGenerator {
     private var state: UInt64
 
     init(seed: UInt64) { state = seed }
