@@ -6,9 +6,18 @@ struct ConfigurationKeyPath: Equatable, Sendable, CustomStringConvertible {
         case index(Int)
     }
 
-    var components: [Component] = []
+    private(set) var components: [Component]
 
     static let root = ConfigurationKeyPath()
+
+    /// The path of nested keys, `ConfigurationKeyPath("training", "format")`.
+    init(_ keys: String...) {
+        components = keys.map { .key($0) }
+    }
+
+    private init(components: [Component]) {
+        self.components = components
+    }
 
     func appending(_ key: String) -> ConfigurationKeyPath {
         ConfigurationKeyPath(components: components + [.key(key)])
@@ -43,7 +52,9 @@ struct ConfigurationKeyPath: Equatable, Sendable, CustomStringConvertible {
     }
 
     private static func quoted(_ key: String) -> String {
-        "\"" + key.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        let escaped = key.replacingOccurrences(of: "\\", with: "\\\\")
+            .replacingOccurrences(of: "\"", with: "\\\"")
+        return "\"" + escaped + "\""
     }
 }
 
@@ -228,7 +239,9 @@ struct ObjectReader {
     /// An array whose elements are each read by `element`; nil if any element is unusable.
     /// `typeName` completes "must be an array of ...".
     func array<Element>(
-        _ key: String, of typeName: String, isRequired: Bool = false,
+        _ key: String,
+        of typeName: String,
+        isRequired: Bool = false,
         element: (JSONValue, ConfigurationKeyPath) -> Element?
     ) -> [Element]? {
         guard let value = value(key, isRequired: isRequired) else { return nil }
@@ -244,7 +257,11 @@ struct ObjectReader {
         return result.count == items.count ? result : nil
     }
 
-    static func string(_ value: JSONValue, at path: ConfigurationKeyPath, decoder: ConfigurationDecoder) -> String? {
+    static func string(
+        _ value: JSONValue,
+        at path: ConfigurationKeyPath,
+        decoder: ConfigurationDecoder
+    ) -> String? {
         guard case .string(let text) = value else {
             decoder.report(path, "must be a string, got \(value.typeName)")
             return nil
@@ -257,7 +274,10 @@ struct ObjectReader {
     }
 
     static func integer(
-        _ value: JSONValue, at path: ConfigurationKeyPath, in range: ClosedRange<Int>, decoder: ConfigurationDecoder
+        _ value: JSONValue,
+        at path: ConfigurationKeyPath,
+        in range: ClosedRange<Int>,
+        decoder: ConfigurationDecoder
     ) -> Int? {
         guard case .number(let number) = value else {
             decoder.report(path, "must be an integer, got \(value.typeName)")
@@ -267,8 +287,12 @@ struct ObjectReader {
         guard let whole = number.int64Value else {
             // A whole number that does not fit is out of range; anything else is not whole.
             let isWhole = number.doubleValue.rounded() == number.doubleValue
-            decoder.report(path, isWhole ? "must be \(bounds), got \(number.literal)"
-                : "must be an integer, got \(number.literal)")
+            decoder.report(
+                path,
+                isWhole
+                    ? "must be \(bounds), got \(number.literal)"
+                    : "must be an integer, got \(number.literal)"
+            )
             return nil
         }
         guard whole >= Int64(range.lowerBound), whole <= Int64(range.upperBound) else {
@@ -279,7 +303,10 @@ struct ObjectReader {
     }
 
     static func number(
-        _ value: JSONValue, at path: ConfigurationKeyPath, in range: NumberRange, decoder: ConfigurationDecoder
+        _ value: JSONValue,
+        at path: ConfigurationKeyPath,
+        in range: NumberRange,
+        decoder: ConfigurationDecoder
     ) -> Double? {
         guard case .number(let number) = value else {
             decoder.report(path, "must be a number, got \(value.typeName)")

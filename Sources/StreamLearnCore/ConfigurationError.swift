@@ -33,11 +33,12 @@ public enum ConfigurationError: Error, Equatable, Sendable, CustomStringConverti
     public var problems: [ConfigurationProblem] {
         switch self {
         case .unreadable(_, let reason):
-            [ConfigurationProblem(keyPath: "", detail: "cannot be read: \(reason)")]
+            return [ConfigurationProblem(keyPath: "", detail: "cannot be read: \(reason)")]
         case .malformed(_, let line, let column, let reason):
-            [ConfigurationProblem(keyPath: "", detail: "is not valid JSON: line \(line), column \(column): \(reason)")]
+            let detail = "is not valid JSON: line \(line), column \(column): \(reason)"
+            return [ConfigurationProblem(keyPath: "", detail: detail)]
         case .invalid(_, let problems):
-            problems
+            return problems
         }
     }
 

@@ -35,8 +35,12 @@ extension DaemonConfiguration {
             throw .unreadable(path: path, reason: error.reason)
         }
         return try decode(
-            bytes, path: path, environment: environment, hostname: hostname,
-            kafkaPropertyChecker: kafkaPropertyChecker)
+            bytes,
+            path: path,
+            environment: environment,
+            hostname: hostname,
+            kafkaPropertyChecker: kafkaPropertyChecker
+        )
     }
 
     /// Decodes and validates configuration JSON already in memory.
@@ -59,9 +63,13 @@ extension DaemonConfiguration {
         var reading = SectionReading(
             decoder: ConfigurationDecoder(schema: schema),
             configurationDirectory: (path as NSString).deletingLastPathComponent,
-            environment: environment)
+            environment: environment
+        )
         let configuration = reading.decodeDocument(
-            document, hostname: hostname ?? systemHostname(), checker: kafkaPropertyChecker)
+            document,
+            hostname: hostname ?? systemHostname(),
+            checker: kafkaPropertyChecker
+        )
         guard let configuration, reading.decoder.problems.isEmpty else {
             throw .invalid(path: path, problems: reading.decoder.problems)
         }
@@ -74,23 +82,30 @@ extension DaemonConfiguration {
         Self.kafkaProblems(kafka.properties, checker: kafkaPropertyChecker)
     }
 
-    static func kafkaProblems(_ properties: [KafkaProperty], checker: KafkaPropertyChecker) -> [ConfigurationProblem] {
+    static func kafkaProblems(
+        _ properties: [KafkaProperty],
+        checker: KafkaPropertyChecker
+    ) -> [ConfigurationProblem] {
         properties.compactMap { property in
             guard var text = checker(property.key, property.value) else { return nil }
             if property.isSecret, !property.value.isEmpty {
                 text = text.replacingOccurrences(of: property.value, with: "(secret)")
             }
-            let path = ConfigurationKeyPath.root.appending("kafka").appending(property.key)
-            return ConfigurationProblem(keyPath: path.description, detail: "is rejected by librdkafka: \(text)")
+            let path = ConfigurationKeyPath("kafka").appending(property.key)
+            let detail = "is rejected by librdkafka: \(text)"
+            return ConfigurationProblem(keyPath: path.description, detail: detail)
         }
     }
 
     /// The keys each object of the document may hold, by key path.
     static let schema: [String: [String]] = [
-        "": ["kafka", "training", "model", "checkpoint", "metrics", "inference", "dead_letter", "log_level", "instance"],
+        "": [
+            "kafka", "training", "model", "checkpoint", "metrics", "inference", "dead_letter",
+            "log_level", "instance",
+        ],
         "training": [
-            "topics", "group_id", "format", "poll_max_records", "poll_timeout_ms", "batch_size", "epochs_per_poll",
-            "shuffle",
+            "topics", "group_id", "format", "poll_max_records", "poll_timeout_ms", "batch_size",
+            "epochs_per_poll", "shuffle",
         ],
         "training.format": ["type", "label", "features", "max_value_bytes"],
         "training.format.label": ["column"],
@@ -105,29 +120,34 @@ extension DaemonConfiguration {
     static func systemHostname() -> String {
         var buffer = [CChar](repeating: 0, count: 256)
         guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
-        let name = String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let bytes = buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+        let name = String(decoding: bytes, as: UTF8.self)
         return name.isEmpty ? "localhost" : name
     }
 }
 
 /// One pass over a parsed configuration document, section by section. Not thread-safe.
 private struct SectionReading {
+    typealias Configuration = DaemonConfiguration
+
     let decoder: ConfigurationDecoder
     let configurationDirectory: String
     let environment: [String: String]
 
     private static let rdkafkaOwnedKeys: [String: String] = [
         "group.id": "is set by the daemon from training.group_id; remove it here",
-        "enable.auto.commit": "is managed by the daemon, which commits offsets only after a durable checkpoint; "
-            + "remove it",
-        "enable.auto.offset.store": "is managed by the daemon, which stores offsets only after a durable "
-            + "checkpoint; remove it",
+        "enable.auto.commit":
+            "is managed by the daemon, which commits offsets only after a durable checkpoint; remove it",
+        "enable.auto.offset.store":
+            "is managed by the daemon, which stores offsets only after a durable checkpoint; remove it",
     ]
 
     /// Decodes every section, reporting problems to `decoder`; returns nil when the document is
     /// too broken to build a value (the problems say why).
     mutating func decodeDocument(
-        _ document: JSONValue, hostname: String, checker: DaemonConfiguration.KafkaPropertyChecker?
+        _ document: JSONValue,
+        hostname: String,
+        checker: Configuration.KafkaPropertyChecker?
     ) -> DaemonConfiguration? {
         guard let root = decoder.object(document, at: .root) else { return nil }
         let kafka = decodeKafka(root.object("kafka", isRequired: true, checksKeys: false), checker: checker)
@@ -143,16 +163,25 @@ private struct SectionReading {
                 logLevel = level
             } else {
                 decoder.report(
-                    ConfigurationKeyPath.root.appending("log_level"),
+                    ConfigurationKeyPath("log_level"),
                     "must be one of \"err\", \"warning\", \"notice\", \"info\", \"debug\" (or \"emerg\", "
-                        + "\"alert\", \"crit\"), got \"\(name)\"")
+                        + "\"alert\", \"crit\"), got \"\(name)\""
+                )
             }
         }
         let instance = root.string("instance").flatMap { validInstance($0) } ?? hostname
 
         let configuration = DaemonConfiguration(
-            kafka: kafka, training: training, model: model, checkpoint: checkpoint, metrics: metrics,
-            inference: inference, deadLetter: deadLetter, logLevel: logLevel, instance: instance)
+            kafka: kafka,
+            training: training,
+            model: model,
+            checkpoint: checkpoint,
+            metrics: metrics,
+            inference: inference,
+            deadLetter: deadLetter,
+            logLevel: logLevel,
+            instance: instance
+        )
         checkAcrossSections(configuration, root: root)
         return configuration
     }
@@ -160,10 +189,11 @@ private struct SectionReading {
     // MARK: kafka
 
     private func decodeKafka(
-        _ reader: ObjectReader?, checker: DaemonConfiguration.KafkaPropertyChecker?
-    ) -> DaemonConfiguration.KafkaSection {
-        guard let reader else { return DaemonConfiguration.KafkaSection(properties: []) }
-        var properties: [DaemonConfiguration.KafkaProperty] = []
+        _ reader: ObjectReader?,
+        checker: Configuration.KafkaPropertyChecker?
+    ) -> Configuration.KafkaSection {
+        guard let reader else { return Configuration.KafkaSection(properties: []) }
+        var properties: [Configuration.KafkaProperty] = []
         var seen: Set<String> = []
         for member in reader.members where seen.insert(member.key).inserted {
             let path = reader.path.appending(member.key)
@@ -185,16 +215,19 @@ private struct SectionReading {
         {
             decoder.report(bootstrapPath, "must not be empty")
         }
-        let section = DaemonConfiguration.KafkaSection(properties: properties)
+        let section = Configuration.KafkaSection(properties: properties)
         if let checker {
-            for problem in DaemonConfiguration.kafkaProblems(properties, checker: checker) {
+            for problem in Configuration.kafkaProblems(properties, checker: checker) {
                 decoder.report(problem)
             }
         }
         return section
     }
 
-    private func kafkaProperty(_ member: JSONMember, at path: ConfigurationKeyPath) -> DaemonConfiguration.KafkaProperty? {
+    private func kafkaProperty(
+        _ member: JSONMember,
+        at path: ConfigurationKeyPath
+    ) -> Configuration.KafkaProperty? {
         let expected = "must be a string, a number, a boolean, {\"file\": PATH} or {\"env\": NAME}"
         switch member.value {
         case .string(let text):
@@ -214,13 +247,19 @@ private struct SectionReading {
             }
             guard source.key == "file" || source.key == "env" else {
                 let nearest = ConfigurationDecoder.nearest(to: source.key, among: ["file", "env"])
-                let hint = nearest.map { "; did you mean \(path.appending($0))?" } ?? "; use \"file\" or \"env\""
+                let hint =
+                    nearest.map { "; did you mean \(path.appending($0))?" }
+                    ?? "; use \"file\" or \"env\""
                 decoder.report(path.appending(source.key), "is not a known key\(hint)")
                 return nil
             }
-            guard let name = ObjectReader.string(source.value, at: path.appending(source.key), decoder: decoder)
-            else { return nil }
-            guard let secret = source.key == "file" ? secretFromFile(name, at: path) : secretFromEnvironment(name, at: path)
+            let sourcePath = path.appending(source.key)
+            guard let name = ObjectReader.string(source.value, at: sourcePath, decoder: decoder) else {
+                return nil
+            }
+            guard
+                let secret = source.key == "file"
+                    ? secretFromFile(name, at: path) : secretFromEnvironment(name, at: path)
             else { return nil }
             return .init(key: member.key, value: secret, isSecret: true)
         case .null, .array:
@@ -230,13 +269,15 @@ private struct SectionReading {
     }
 
     private func secretFromFile(_ name: String, at path: ConfigurationKeyPath) -> String? {
-        let file = name.hasPrefix("/") ? name : (configurationDirectory as NSString).appendingPathComponent(name)
+        let file =
+            name.hasPrefix("/")
+            ? name : (configurationDirectory as NSString).appendingPathComponent(name)
         let fail = { (reason: String) in
             decoder.report(path, "cannot be read from secret file '\(file)': \(reason)")
         }
         var bytes: [UInt8]
         do {
-            bytes = try FileContents.read(file, limit: DaemonConfiguration.maximumSecretBytes)
+            bytes = try FileContents.read(file, limit: Configuration.maximumSecretBytes)
         } catch {
             fail(error.reason)
             return nil
@@ -269,8 +310,8 @@ private struct SectionReading {
 
     // MARK: training
 
-    private func decodeTraining(_ reader: ObjectReader?) -> DaemonConfiguration.TrainingSection {
-        var section = DaemonConfiguration.TrainingSection(topics: [], groupID: "")
+    private func decodeTraining(_ reader: ObjectReader?) -> Configuration.TrainingSection {
+        var section = Configuration.TrainingSection(topics: [], groupID: "")
         guard let reader else { return section }
         section.topics = topicList(reader, "topics") ?? []
         section.groupID = reader.string("group_id", isRequired: true) ?? ""
@@ -285,11 +326,12 @@ private struct SectionReading {
         return section
     }
 
-    private func decodeFormat(_ reader: ObjectReader) -> DaemonConfiguration.RecordFormat {
-        var format = DaemonConfiguration.RecordFormat()
+    private func decodeFormat(_ reader: ObjectReader) -> Configuration.RecordFormat {
+        var format = Configuration.RecordFormat()
         _ = reader.choice("type", among: ["csv"])
         format.featureCount = reader.integer("features", in: 1...65536) ?? format.featureCount
-        format.maximumValueBytes = reader.integer("max_value_bytes", in: 1...16_777_216) ?? format.maximumValueBytes
+        format.maximumValueBytes =
+            reader.integer("max_value_bytes", in: 1...16_777_216) ?? format.maximumValueBytes
         guard let label = reader.value("label") else { return format }
         let path = reader.path.appending("label")
         switch label {
@@ -312,8 +354,8 @@ private struct SectionReading {
 
     // MARK: model
 
-    private func decodeModel(_ reader: ObjectReader?) -> DaemonConfiguration.ModelSection {
-        var section = DaemonConfiguration.ModelSection()
+    private func decodeModel(_ reader: ObjectReader?) -> Configuration.ModelSection {
+        var section = Configuration.ModelSection()
         guard let reader else { return section }
         if reader.choice("type", among: ["mlp", "logistic"]) == "logistic" { section.kind = .logistic }
         let defaultHidden = section.kind == .mlp ? section.hiddenSizes : []
@@ -342,7 +384,8 @@ private struct SectionReading {
                 let layers = section.hiddenSizes.count
                 decoder.report(
                     reader.path.appending("dropout"),
-                    "must have one rate per hidden layer (\(layers)), got \(rates.count)")
+                    "must have one rate per hidden layer (\(layers)), got \(rates.count)"
+                )
             }
         case (nil, false):
             section.dropoutRates = section.kind == .mlp ? section.dropoutRates : []
@@ -352,7 +395,8 @@ private struct SectionReading {
         if let rate = reader.number("learning_rate", in: Self.learningRateRange) {
             section.learningRate = Float(rate)
             if !(section.learningRate > 0) {
-                decoder.report(reader.path.appending("learning_rate"), "is too small for a 32-bit float, got \(rate)")
+                let path = reader.path.appending("learning_rate")
+                decoder.report(path, "is too small for a 32-bit float, got \(rate)")
             }
         }
         if reader.choice("optimizer", among: ["adam", "sgd"]) == "sgd" { section.optimizer = .sgd }
@@ -362,21 +406,30 @@ private struct SectionReading {
     }
 
     private static let dropoutRange = NumberRange(
-        lowerBound: 0, includesLowerBound: true, upperBound: 1, includesUpperBound: false)
+        lowerBound: 0,
+        includesLowerBound: true,
+        upperBound: 1,
+        includesUpperBound: false
+    )
     private static let learningRateRange = NumberRange(
-        lowerBound: 0, includesLowerBound: false, upperBound: 10, includesUpperBound: true)
+        lowerBound: 0,
+        includesLowerBound: false,
+        upperBound: 10,
+        includesUpperBound: true
+    )
     private static let intervalRange = NumberRange.closed(0.1, 86400)
 
     // MARK: checkpoint, metrics, inference, dead letter
 
-    private func decodeCheckpoint(_ reader: ObjectReader?) -> DaemonConfiguration.CheckpointSection {
-        var section = DaemonConfiguration.CheckpointSection(directory: "")
+    private func decodeCheckpoint(_ reader: ObjectReader?) -> Configuration.CheckpointSection {
+        var section = Configuration.CheckpointSection(directory: "")
         guard let reader else { return section }
         if let directory = reader.string("directory", isRequired: true) {
+            let path = reader.path.appending("directory")
             if !directory.hasPrefix("/") {
-                decoder.report(reader.path.appending("directory"), "must be an absolute path, got \"\(directory)\"")
+                decoder.report(path, "must be an absolute path, got \"\(directory)\"")
             } else if directory.utf8.contains(0) {
-                decoder.report(reader.path.appending("directory"), "must not contain a NUL character")
+                decoder.report(path, "must not contain a NUL character")
             }
             section.directory = directory
         }
@@ -385,8 +438,8 @@ private struct SectionReading {
         return section
     }
 
-    private func decodeMetrics(_ reader: ObjectReader?) -> DaemonConfiguration.MetricsSection {
-        var section = DaemonConfiguration.MetricsSection()
+    private func decodeMetrics(_ reader: ObjectReader?) -> Configuration.MetricsSection {
+        var section = Configuration.MetricsSection()
         guard let reader else { return section }
         section.topic = topic(reader, "topic", isRequired: false)
         section.interval = interval(reader) ?? section.interval
@@ -394,18 +447,19 @@ private struct SectionReading {
         return section
     }
 
-    private func decodeInference(_ reader: ObjectReader) -> DaemonConfiguration.InferenceSection {
-        var section = DaemonConfiguration.InferenceSection(
+    private func decodeInference(_ reader: ObjectReader) -> Configuration.InferenceSection {
+        var section = Configuration.InferenceSection(
             topics: topicList(reader, "topics") ?? [],
             groupID: reader.string("group_id", isRequired: true) ?? "",
-            predictionsTopic: topic(reader, "predictions_topic", isRequired: true) ?? "")
-        let delivery = reader.choice("delivery", among: DaemonConfiguration.Delivery.allCases.map(\.rawValue))
-        section.delivery = delivery.flatMap(DaemonConfiguration.Delivery.init(rawValue:)) ?? section.delivery
+            predictionsTopic: topic(reader, "predictions_topic", isRequired: true) ?? ""
+        )
+        let delivery = reader.choice("delivery", among: Configuration.Delivery.allCases.map(\.rawValue))
+        section.delivery = delivery.flatMap(Configuration.Delivery.init(rawValue:)) ?? section.delivery
         return section
     }
 
-    private func decodeDeadLetter(_ reader: ObjectReader) -> DaemonConfiguration.DeadLetterSection {
-        DaemonConfiguration.DeadLetterSection(topic: topic(reader, "topic", isRequired: true) ?? "")
+    private func decodeDeadLetter(_ reader: ObjectReader) -> Configuration.DeadLetterSection {
+        Configuration.DeadLetterSection(topic: topic(reader, "topic", isRequired: true) ?? "")
     }
 
     private func interval(_ reader: ObjectReader) -> Duration? {
@@ -413,7 +467,7 @@ private struct SectionReading {
     }
 
     private func validInstance(_ name: String) -> String? {
-        let path = ConfigurationKeyPath.root.appending("instance")
+        let path = ConfigurationKeyPath("instance")
         if name.utf8.count > 255 {
             decoder.report(path, "must be at most 255 bytes long, got \(name.utf8.count)")
             return nil
@@ -452,14 +506,18 @@ private struct SectionReading {
     /// Kafka's rule: 1 to 249 of ASCII letters, digits, '.', '_' and '-', and not "." or "..".
     private func topicName(_ value: JSONValue, _ path: ConfigurationKeyPath) -> String? {
         guard let name = ObjectReader.string(value, at: path, decoder: decoder) else { return nil }
-        let isLegal = name.utf8.count <= 249 && name != "." && name != ".."
+        let isLegal =
+            name.utf8.count <= 249 && name != "." && name != ".."
             && name.unicodeScalars.allSatisfy { scalar in
-                scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar)
-                    || scalar == "." || scalar == "_" || scalar == "-")
+                scalar.isASCII
+                    && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar)
+                        || scalar == "." || scalar == "_" || scalar == "-")
             }
         guard isLegal else {
             decoder.report(
-                path, "must be a Kafka topic name (at most 249 of letters, digits, '.', '_', '-'), got \"\(name)\"")
+                path,
+                "must be a Kafka topic name (at most 249 of letters, digits, '.', '_', '-'), got \"\(name)\""
+            )
             return nil
         }
         return name
@@ -470,34 +528,40 @@ private struct SectionReading {
     /// Rules that tie two sections together; reported only when both sides decoded cleanly.
     private func checkAcrossSections(_ configuration: DaemonConfiguration, root: ObjectReader) {
         let training = configuration.training
-        let trainingPath = ConfigurationKeyPath.root.appending("training")
+        let trainingPath = ConfigurationKeyPath("training")
         if training.batchSize > training.pollMaxRecords {
+            let limit = "training.poll_max_records (\(training.pollMaxRecords))"
             decoder.report(
                 trainingPath.appending("batch_size"),
-                "must not exceed training.poll_max_records (\(training.pollMaxRecords)), got \(training.batchSize)")
+                "must not exceed \(limit), got \(training.batchSize)"
+            )
         }
         var inputTopics = Set(training.topics)
         if let inference = configuration.inference {
             inputTopics.formUnion(inference.topics)
-            let inferencePath = ConfigurationKeyPath.root.appending("inference")
+            let inferencePath = ConfigurationKeyPath("inference")
             if !inference.groupID.isEmpty, inference.groupID == training.groupID {
                 decoder.report(
                     inferencePath.appending("group_id"),
-                    "must differ from training.group_id, both are \"\(inference.groupID)\"")
+                    "must differ from training.group_id, both are \"\(inference.groupID)\""
+                )
             }
             if inputTopics.contains(inference.predictionsTopic) {
                 decoder.report(
                     inferencePath.appending("predictions_topic"),
-                    "must not be one of the training or inference topics, got \"\(inference.predictionsTopic)\"")
+                    "\(Self.notAnInputTopic), got \"\(inference.predictionsTopic)\""
+                )
             }
         }
         let outputs: [(ConfigurationKeyPath, String?)] = [
-            (ConfigurationKeyPath.root.appending("metrics").appending("topic"), configuration.metrics.topic),
-            (ConfigurationKeyPath.root.appending("dead_letter").appending("topic"), configuration.deadLetter?.topic),
+            (ConfigurationKeyPath("metrics", "topic"), configuration.metrics.topic),
+            (ConfigurationKeyPath("dead_letter", "topic"), configuration.deadLetter?.topic),
         ]
         for (path, topic) in outputs {
             guard let topic, inputTopics.contains(topic) else { continue }
-            decoder.report(path, "must not be one of the training or inference topics, got \"\(topic)\"")
+            decoder.report(path, "\(Self.notAnInputTopic), got \"\(topic)\"")
         }
     }
+
+    private static let notAnInputTopic = "must not be one of the training or inference topics"
 }

@@ -30,9 +30,15 @@ public struct DaemonConfiguration: Equatable, Sendable {
     public var instance: String
 
     public init(
-        kafka: KafkaSection, training: TrainingSection, model: ModelSection, checkpoint: CheckpointSection,
-        metrics: MetricsSection = MetricsSection(), inference: InferenceSection? = nil,
-        deadLetter: DeadLetterSection? = nil, logLevel: LogLevel = .info, instance: String
+        kafka: KafkaSection,
+        training: TrainingSection,
+        model: ModelSection,
+        checkpoint: CheckpointSection,
+        metrics: MetricsSection = MetricsSection(),
+        inference: InferenceSection? = nil,
+        deadLetter: DeadLetterSection? = nil,
+        logLevel: LogLevel = .info,
+        instance: String
     ) {
         self.kafka = kafka
         self.training = training
@@ -145,9 +151,14 @@ extension DaemonConfiguration {
         public var isShuffling: Bool
 
         public init(
-            topics: [String], groupID: String, format: RecordFormat = RecordFormat(),
-            pollMaxRecords: Int = 1024, pollTimeout: Duration = .milliseconds(1000), batchSize: Int = 32,
-            epochsPerPoll: Int = 1, isShuffling: Bool = true
+            topics: [String],
+            groupID: String,
+            format: RecordFormat = RecordFormat(),
+            pollMaxRecords: Int = 1024,
+            pollTimeout: Duration = .milliseconds(1000),
+            batchSize: Int = 32,
+            epochsPerPoll: Int = 1,
+            isShuffling: Bool = true
         ) {
             self.topics = topics
             self.groupID = groupID
@@ -181,8 +192,12 @@ extension DaemonConfiguration {
         public var seed: UInt64
 
         public init(
-            kind: ModelState.Kind = .mlp, hiddenSizes: [Int] = [128, 256, 128], dropoutRates: [Float] = [0.2, 0.4, 0.4],
-            learningRate: Float = 0.001, optimizer: OptimizerState.Kind = .adam, isStandardizing: Bool = true,
+            kind: ModelState.Kind = .mlp,
+            hiddenSizes: [Int] = [128, 256, 128],
+            dropoutRates: [Float] = [0.2, 0.4, 0.4],
+            learningRate: Float = 0.001,
+            optimizer: OptimizerState.Kind = .adam,
+            isStandardizing: Bool = true,
             seed: UInt64 = 42
         ) {
             self.kind = kind
@@ -250,7 +265,12 @@ extension DaemonConfiguration {
         /// "delivery": "exactly-once" (default) or "at-least-once".
         public var delivery: Delivery
 
-        public init(topics: [String], groupID: String, predictionsTopic: String, delivery: Delivery = .exactlyOnce) {
+        public init(
+            topics: [String],
+            groupID: String,
+            predictionsTopic: String,
+            delivery: Delivery = .exactlyOnce
+        ) {
             self.topics = topics
             self.groupID = groupID
             self.predictionsTopic = predictionsTopic

@@ -67,7 +67,9 @@ struct JSONParser {
             }
             let key = try parseString()
             skipWhitespace()
-            guard peek == UInt8(ascii: ":") else { throw failure("unexpected \(describeCurrent()), expected ':'") }
+            guard peek == UInt8(ascii: ":") else {
+                throw failure("unexpected \(describeCurrent()), expected ':'")
+            }
             index += 1
             skipWhitespace()
             members.append(JSONMember(key: key, value: try parseValue()))
@@ -161,11 +163,13 @@ struct JSONParser {
             if (0xD800..<0xDC00).contains(scalar) {
                 // A high surrogate must be followed by an escaped low surrogate.
                 guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"),
-                      bytes[index + 1] == UInt8(ascii: "u")
+                    bytes[index + 1] == UInt8(ascii: "u")
                 else { throw failure("unpaired surrogate in \\u escape") }
                 index += 2
                 let low = UInt32(try parseHexQuad())
-                guard (0xDC00..<0xE000).contains(low) else { throw failure("unpaired surrogate in \\u escape") }
+                guard (0xDC00..<0xE000).contains(low) else {
+                    throw failure("unpaired surrogate in \\u escape")
+                }
                 scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
             } else if (0xDC00..<0xE000).contains(scalar) {
                 throw failure("unpaired surrogate in \\u escape")
@@ -224,7 +228,9 @@ struct JSONParser {
     }
 
     private mutating func expectDigits(_ what: String) throws(Failure) {
-        guard let first = peek, isDigit(first) else { throw failure("unexpected \(describeCurrent()), expected \(what)") }
+        guard let first = peek, isDigit(first) else {
+            throw failure("unexpected \(describeCurrent()), expected \(what)")
+        }
         while let next = peek, isDigit(next) { index += 1 }
     }
 

@@ -58,6 +58,8 @@ struct JSONNumber: Equatable, Sendable {
 
     /// True when the literal has neither a fraction nor an exponent.
     var isPlainInteger: Bool {
-        !literal.utf8.contains(where: { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") })
+        !literal.utf8.contains { byte in
+            byte == UInt8(ascii: ".") || byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E")
+        }
     }
 }

@@ -13,8 +13,8 @@ public enum SystemdError: Error, Equatable, Sendable, CustomStringConvertible {
             let firstLine = state.split(separator: "\n", maxSplits: 1).first.map(String.init) ?? state
             return "Failed to notify systemd '\(firstLine)' on socket '\(socket)': \(Self.reason(code))"
         case .invalidWatchdogSetting(let usec, let pid, let code):
-            return "Failed to parse watchdog settings 'WATCHDOG_USEC=\(usec ?? "")' 'WATCHDOG_PID=\(pid ?? "")': "
-                + Self.reason(code)
+            let settings = "'WATCHDOG_USEC=\(usec ?? "")' 'WATCHDOG_PID=\(pid ?? "")'"
+            return "Failed to parse watchdog settings \(settings): \(Self.reason(code))"
         }
     }
 

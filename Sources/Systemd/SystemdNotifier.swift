@@ -35,7 +35,10 @@ public struct SystemdNotifier: Sendable {
             let result = sd_watchdog_enabled(0, &microseconds)
             if result < 0 {
                 throw .invalidWatchdogSetting(
-                    usec: environmentValue("WATCHDOG_USEC"), pid: environmentValue("WATCHDOG_PID"), errno: -result)
+                    usec: environmentValue("WATCHDOG_USEC"),
+                    pid: environmentValue("WATCHDOG_PID"),
+                    errno: -result
+                )
             }
             guard result > 0, microseconds > 0 else { return nil }
             return .microseconds(Int64(clamping: microseconds))
@@ -97,7 +100,8 @@ public struct SystemdNotifier: Sendable {
         var line = ""
         var byteCount = 0
         for character in text {
-            let safe: Character = character.unicodeScalars.contains { $0.properties.generalCategory == .control }
+            let safe: Character =
+                character.unicodeScalars.contains { $0.properties.generalCategory == .control }
                 ? " " : character
             byteCount += safe.utf8.count
             guard byteCount <= maximumStatusBytes else { break }

@@ -5,18 +5,29 @@ import Testing
 
 /// Decodes `json` with a fixed host name and environment; the test fails on any problem.
 private func load(_ json: String, environment: [String: String] = [:]) throws -> DaemonConfiguration {
-    try DaemonConfiguration.decode(Array(json.utf8), path: "/etc/streamlearn/test.json", environment: environment,
-                                   hostname: "testhost")
+    try DaemonConfiguration.decode(
+        Array(json.utf8),
+        path: "/etc/streamlearn/test.json",
+        environment: environment,
+        hostname: "testhost"
+    )
 }
 
 /// The problems `json` has, as the operator reads them; empty when it loads.
 private func problems(
-    _ json: String, environment: [String: String] = [:], path: String = "/etc/streamlearn/test.json",
+    _ json: String,
+    environment: [String: String] = [:],
+    path: String = "/etc/streamlearn/test.json",
     checker: DaemonConfiguration.KafkaPropertyChecker? = nil
 ) -> [String] {
     do {
         _ = try DaemonConfiguration.decode(
-            Array(json.utf8), path: path, environment: environment, hostname: "testhost", kafkaPropertyChecker: checker)
+            Array(json.utf8),
+            path: path,
+            environment: environment,
+            hostname: "testhost",
+            kafkaPropertyChecker: checker
+        )
         return []
     } catch {
         return error.problems.map(\.description)
@@ -88,9 +99,15 @@ struct DaemonConfigurationTests {
         #expect(configuration.checkpoint == .init(directory: "/var/lib/streamlearn", interval: .seconds(60), keep: 3))
         #expect(configuration.metrics.topic == "streamlearn.metrics")
         #expect(configuration.metrics.interval == .seconds(10))
-        #expect(configuration.inference == .init(
-            topics: ["susy-test"], groupID: "streamlearn-inference", predictionsTopic: "streamlearn.predictions",
-            delivery: .exactlyOnce))
+        #expect(
+            configuration.inference
+                == .init(
+                    topics: ["susy-test"],
+                    groupID: "streamlearn-inference",
+                    predictionsTopic: "streamlearn.predictions",
+                    delivery: .exactlyOnce
+                )
+        )
         #expect(configuration.deadLetter == .init(topic: "streamlearn.dead-letter"))
         #expect(configuration.logLevel == .info)
         #expect(configuration.instance == "testhost")
@@ -127,8 +144,12 @@ struct DaemonConfigurationTests {
 
     @Test("a logistic model has no hidden layers and no dropout by default")
     func logisticDefaults() throws {
-        let configuration = try load(minimal().replacingOccurrences(
-            of: "\"model\": {}", with: "\"model\": {\"type\": \"logistic\", \"optimizer\": \"sgd\", \"seed\": 7}"))
+        let configuration = try load(
+            minimal().replacingOccurrences(
+                of: "\"model\": {}",
+                with: "\"model\": {\"type\": \"logistic\", \"optimizer\": \"sgd\", \"seed\": 7}"
+            )
+        )
         #expect(configuration.model.kind == .logistic)
         #expect(configuration.model.hiddenSizes == [])
         #expect(configuration.model.dropoutRates == [])
@@ -146,11 +167,13 @@ struct DaemonConfigurationTests {
               "checkpoint": { "directory": "/var/lib/streamlearn", "keep": "three" }
             }
             """
-        #expect(problems(json) == [
-            "training.batch_size must be between 1 and 65536, got 0",
-            "model.type must be one of \"mlp\", \"logistic\", got \"cnn\"",
-            "checkpoint.keep must be an integer, got string",
-        ])
+        #expect(
+            problems(json) == [
+                "training.batch_size must be between 1 and 65536, got 0",
+                "model.type must be one of \"mlp\", \"logistic\", got \"cnn\"",
+                "checkpoint.keep must be an integer, got string",
+            ]
+        )
     }
 
     @Test("the error names the file, counts the problems and puts each on its own line")
@@ -160,12 +183,14 @@ struct DaemonConfigurationTests {
             _ = try DaemonConfiguration.decode(Array(json.utf8), path: "/etc/streamlearn/x.json", hostname: "h")
         }
         #expect(error?.exitCode == .configError)
-        #expect(error?.description == """
-            Invalid configuration file '/etc/streamlearn/x.json' (2 problems):
-              instanse is not a known key; did you mean instance?
-              log_level must be one of "err", "warning", "notice", "info", "debug" (or "emerg", "alert", \
-            "crit"), got "loud"
-            """)
+        #expect(
+            error?.description == """
+                Invalid configuration file '/etc/streamlearn/x.json' (2 problems):
+                  instanse is not a known key; did you mean instance?
+                  log_level must be one of "err", "warning", "notice", "info", "debug" (or "emerg", "alert", \
+                "crit"), got "loud"
+                """
+        )
     }
 
     @Test("an unknown key is rejected with the nearest valid name")
@@ -178,12 +203,14 @@ struct DaemonConfigurationTests {
               "checkpoint": { "directory": "/d", "frobnicate": 1 }
             }
             """
-        #expect(problems(json) == [
-            "training.batchsize is not a known key; did you mean training.batch_size?",
-            "training.learning_rate is not a known key here; did you mean model.learning_rate?",
-            "model.dropuot is not a known key; did you mean model.dropout?",
-            "checkpoint.frobnicate is not a known key; known keys: directory, interval_seconds, keep",
-        ])
+        #expect(
+            problems(json) == [
+                "training.batchsize is not a known key; did you mean training.batch_size?",
+                "training.learning_rate is not a known key here; did you mean model.learning_rate?",
+                "model.dropuot is not a known key; did you mean model.dropout?",
+                "checkpoint.frobnicate is not a known key; known keys: directory, interval_seconds, keep",
+            ]
+        )
     }
 
     @Test("a value of the wrong JSON type is named with the type found")
@@ -198,19 +225,22 @@ struct DaemonConfigurationTests {
               "metrics": []
             }
             """
-        #expect(problems(json) == [
-            "kafka.\"linger.ms\" must be a string, a number, a boolean, {\"file\": PATH} or {\"env\": NAME}, got array",
-            "training.topics must be an array of topic names, got string",
-            "training.group_id must be a string, got number",
-            "training.poll_max_records must be an integer, got boolean",
-            "training.epochs_per_poll must be an integer, got 1.5",
-            "training.shuffle must be a boolean (true or false), got number",
-            "model.hidden must be an array of integers, got string",
-            "model.learning_rate must be a number, got string",
-            "model.seed must be an integer between 0 and 18446744073709551615, got -1",
-            "checkpoint.interval_seconds must be a number, got null",
-            "metrics must be an object, got array",
-        ])
+        #expect(
+            problems(json) == [
+                "kafka.\"linger.ms\" must be a string, a number, a boolean, {\"file\": PATH} or "
+                    + "{\"env\": NAME}, got array",
+                "training.topics must be an array of topic names, got string",
+                "training.group_id must be a string, got number",
+                "training.poll_max_records must be an integer, got boolean",
+                "training.epochs_per_poll must be an integer, got 1.5",
+                "training.shuffle must be a boolean (true or false), got number",
+                "model.hidden must be an array of integers, got string",
+                "model.learning_rate must be a number, got string",
+                "model.seed must be an integer between 0 and 18446744073709551615, got -1",
+                "checkpoint.interval_seconds must be a number, got null",
+                "metrics must be an object, got array",
+            ]
+        )
     }
 
     @Test("missing required keys and sections are each named")
@@ -218,33 +248,46 @@ struct DaemonConfigurationTests {
         let json = """
             { "kafka": {}, "training": { "topics": [] }, "checkpoint": { "directory": "var/lib/x" } }
             """
-        #expect(problems(json) == [
-            "kafka.\"bootstrap.servers\" is required",
-            "training.topics must list at least one topic",
-            "training.group_id is required",
-            "model is required",
-            "checkpoint.directory must be an absolute path, got \"var/lib/x\"",
-        ])
+        #expect(
+            problems(json) == [
+                "kafka.\"bootstrap.servers\" is required",
+                "training.topics must list at least one topic",
+                "training.group_id is required",
+                "model is required",
+                "checkpoint.directory must be an absolute path, got \"var/lib/x\"",
+            ]
+        )
     }
 
     @Test("dropout must give one rate per hidden layer, each in [0, 1)")
     func dropoutMatchesHidden() {
         let mismatch = minimal().replacingOccurrences(
-            of: "\"model\": {}", with: "\"model\": {\"hidden\": [64, 32], \"dropout\": [0.1, 0.2, 0.3]}")
+            of: "\"model\": {}",
+            with: "\"model\": {\"hidden\": [64, 32], \"dropout\": [0.1, 0.2, 0.3]}"
+        )
         #expect(problems(mismatch) == ["model.dropout must have one rate per hidden layer (2), got 3"])
 
-        let againstDefault = minimal().replacingOccurrences(of: "\"model\": {}", with: "\"model\": {\"dropout\": [0.5]}")
+        let againstDefault = minimal().replacingOccurrences(
+            of: "\"model\": {}",
+            with: "\"model\": {\"dropout\": [0.5]}"
+        )
         #expect(problems(againstDefault) == ["model.dropout must have one rate per hidden layer (3), got 1"])
 
         let outOfRange = minimal().replacingOccurrences(
-            of: "\"model\": {}", with: "\"model\": {\"hidden\": [8], \"dropout\": [1]}")
+            of: "\"model\": {}",
+            with: "\"model\": {\"hidden\": [8], \"dropout\": [1]}"
+        )
         #expect(problems(outOfRange) == ["model.dropout[0] must be at least 0 and less than 1, got 1"])
     }
 
     @Test("hidden layers given without dropout train without dropout")
     func hiddenWithoutDropout() throws {
-        let configuration = try load(minimal().replacingOccurrences(
-            of: "\"model\": {}", with: "\"model\": {\"hidden\": [64, 32]}"))
+        let configuration = try load(
+            minimal().replacingOccurrences(
+                of: "\"model\": {}",
+                with: "\"model\": {\"hidden\": [64, 32]}"
+            )
+        )
         #expect(configuration.model.hiddenSizes == [64, 32])
         #expect(configuration.model.dropoutRates == [0, 0])
     }
@@ -252,40 +295,53 @@ struct DaemonConfigurationTests {
     @Test("the layer list must suit the model type")
     func hiddenSuitsType() {
         let logistic = minimal().replacingOccurrences(
-            of: "\"model\": {}", with: "\"model\": {\"type\": \"logistic\", \"hidden\": [4]}")
+            of: "\"model\": {}",
+            with: "\"model\": {\"type\": \"logistic\", \"hidden\": [4]}"
+        )
         #expect(problems(logistic) == ["model.hidden must be empty for type \"logistic\", got 1 layers"])
 
         let emptyMLP = minimal().replacingOccurrences(of: "\"model\": {}", with: "\"model\": {\"hidden\": []}")
         #expect(problems(emptyMLP) == ["model.hidden must list at least one layer for type \"mlp\""])
 
         let badElement = minimal().replacingOccurrences(
-            of: "\"model\": {}", with: "\"model\": {\"hidden\": [64, \"wide\", 0]}")
-        #expect(problems(badElement) == [
-            "model.hidden[1] must be an integer, got string",
-            "model.hidden[2] must be between 1 and 4096, got 0",
-        ])
+            of: "\"model\": {}",
+            with: "\"model\": {\"hidden\": [64, \"wide\", 0]}"
+        )
+        #expect(
+            problems(badElement) == [
+                "model.hidden[1] must be an integer, got string",
+                "model.hidden[2] must be between 1 and 4096, got 0",
+            ]
+        )
     }
 
     @Test("the label is the key or a column of the value")
     func labelForms() throws {
-        let column = try load(minimal().replacingOccurrences(
-            of: "\"group_id\": \"streamlearn\"",
-            with: "\"group_id\": \"streamlearn\", \"format\": {\"label\": {\"column\": 0}, \"features\": 28}"))
+        let column = try load(
+            minimal().replacingOccurrences(
+                of: "\"group_id\": \"streamlearn\"",
+                with: "\"group_id\": \"streamlearn\", \"format\": {\"label\": {\"column\": 0}, \"features\": 28}"
+            )
+        )
         #expect(column.training.format.label == .column(0))
         #expect(column.training.format.featureCount == 28)
 
         let beyond = minimal().replacingOccurrences(
             of: "\"group_id\": \"streamlearn\"",
-            with: "\"group_id\": \"streamlearn\", \"format\": {\"label\": {\"column\": 19}}")
+            with: "\"group_id\": \"streamlearn\", \"format\": {\"label\": {\"column\": 19}}"
+        )
         #expect(problems(beyond) == ["training.format.label.column must be between 0 and 18, got 19"])
 
         let prose = minimal().replacingOccurrences(
             of: "\"group_id\": \"streamlearn\"",
-            with: "\"group_id\": \"streamlearn\", \"format\": {\"type\": \"tsv\", \"label\": \"value\"}")
-        #expect(problems(prose) == [
-            "training.format.type must be one of \"csv\", got \"tsv\"",
-            "training.format.label must be \"key\" or {\"column\": N}, got \"value\"",
-        ])
+            with: "\"group_id\": \"streamlearn\", \"format\": {\"type\": \"tsv\", \"label\": \"value\"}"
+        )
+        #expect(
+            problems(prose) == [
+                "training.format.type must be one of \"csv\", got \"tsv\"",
+                "training.format.label must be \"key\" or {\"column\": N}, got \"value\"",
+            ]
+        )
     }
 
     @Test("a secret is read from a file, trailing newline removed, relative to the config file")
@@ -298,10 +354,14 @@ struct DaemonConfigurationTests {
             with: """
                 "bootstrap.servers": "127.0.0.1:9092", "sasl.password": {"file": "kafka-password"},
                 "sasl.username": {"env": "KAFKA_USER"}, "linger.ms": 5.5, "enable.idempotence": true
-                """)
+                """
+        )
         let configuration = try DaemonConfiguration.decode(
-            Array(json.utf8), path: directory + "/streamlearn.json", environment: ["KAFKA_USER": "learner"],
-            hostname: "h")
+            Array(json.utf8),
+            path: directory + "/streamlearn.json",
+            environment: ["KAFKA_USER": "learner"],
+            hostname: "h"
+        )
 
         #expect(configuration.kafka["sasl.password"] == "s3cret pass")
         #expect(configuration.kafka["sasl.username"] == "learner")
@@ -320,14 +380,17 @@ struct DaemonConfigurationTests {
                 "bootstrap.servers": "127.0.0.1:9092", "sasl.password": {"file": "/nonexistent/kafka-password"},
                 "sasl.username": {"env": "KAFKA_USER"}, "ssl.key.password": {"env": "EMPTY"},
                 "ssl.key.pem": {"flie": "key.pem"}
-                """)
-        #expect(problems(json, environment: ["EMPTY": ""]) == [
-            "kafka.\"sasl.password\" cannot be read from secret file '/nonexistent/kafka-password': "
-                + "No such file or directory",
-            "kafka.\"sasl.username\" cannot be read from environment variable KAFKA_USER: it is not set",
-            "kafka.\"ssl.key.password\" cannot be read from environment variable EMPTY: it is empty",
-            "kafka.\"ssl.key.pem\".flie is not a known key; did you mean kafka.\"ssl.key.pem\".file?",
-        ])
+                """
+        )
+        #expect(
+            problems(json, environment: ["EMPTY": ""]) == [
+                "kafka.\"sasl.password\" cannot be read from secret file '/nonexistent/kafka-password': "
+                    + "No such file or directory",
+                "kafka.\"sasl.username\" cannot be read from environment variable KAFKA_USER: it is not set",
+                "kafka.\"ssl.key.password\" cannot be read from environment variable EMPTY: it is empty",
+                "kafka.\"ssl.key.pem\".flie is not a known key; did you mean kafka.\"ssl.key.pem\".file?",
+            ]
+        )
     }
 
     @Test("librdkafka's objections are reported with the other problems, secrets masked")
@@ -335,7 +398,8 @@ struct DaemonConfigurationTests {
         let json = minimal("\"log_level\": \"chatty\"").replacingOccurrences(
             of: "\"bootstrap.servers\": \"127.0.0.1:9092\"",
             with: "\"bootstrap.servers\": \"127.0.0.1:9092\", \"fetch.wait.max.ms\": \"soon\", "
-                + "\"sasl.password\": {\"env\": \"PASSWORD\"}")
+                + "\"sasl.password\": {\"env\": \"PASSWORD\"}"
+        )
         let checker: DaemonConfiguration.KafkaPropertyChecker = { key, value in
             switch key {
             case "fetch.wait.max.ms": "Invalid value \"\(value)\" for configuration property \"\(key)\""
@@ -343,14 +407,16 @@ struct DaemonConfigurationTests {
             default: nil
             }
         }
-        #expect(problems(json, environment: ["PASSWORD": "hunter2"], checker: checker) == [
-            "kafka.\"fetch.wait.max.ms\" is rejected by librdkafka: Invalid value \"soon\" for configuration "
-                + "property \"fetch.wait.max.ms\"",
-            "kafka.\"sasl.password\" is rejected by librdkafka: Invalid value \"(secret)\" for configuration "
-                + "property \"sasl.password\"",
-            "log_level must be one of \"err\", \"warning\", \"notice\", \"info\", \"debug\" (or \"emerg\", "
-                + "\"alert\", \"crit\"), got \"chatty\"",
-        ])
+        #expect(
+            problems(json, environment: ["PASSWORD": "hunter2"], checker: checker) == [
+                "kafka.\"fetch.wait.max.ms\" is rejected by librdkafka: Invalid value \"soon\" for configuration "
+                    + "property \"fetch.wait.max.ms\"",
+                "kafka.\"sasl.password\" is rejected by librdkafka: Invalid value \"(secret)\" for configuration "
+                    + "property \"sasl.password\"",
+                "log_level must be one of \"err\", \"warning\", \"notice\", \"info\", \"debug\" (or \"emerg\", "
+                    + "\"alert\", \"crit\"), got \"chatty\"",
+            ]
+        )
     }
 
     @Test("validate(kafkaPropertyChecker:) checks a loaded configuration's properties")
@@ -359,22 +425,27 @@ struct DaemonConfigurationTests {
         let none = configuration.validate { _, _ in nil }
         #expect(none.isEmpty)
         let all = configuration.validate { key, _ in "No such configuration property: \"\(key)\"" }
-        #expect(all.map(\.description) == [
-            "kafka.\"bootstrap.servers\" is rejected by librdkafka: No such configuration property: "
-                + "\"bootstrap.servers\""
-        ])
+        #expect(
+            all.map(\.description) == [
+                "kafka.\"bootstrap.servers\" is rejected by librdkafka: No such configuration property: "
+                    + "\"bootstrap.servers\""
+            ]
+        )
     }
 
     @Test("properties the daemon manages itself are refused")
     func daemonOwnedKafkaProperties() {
         let json = minimal().replacingOccurrences(
             of: "\"bootstrap.servers\": \"127.0.0.1:9092\"",
-            with: "\"bootstrap.servers\": \"127.0.0.1:9092\", \"group.id\": \"x\", \"enable.auto.commit\": true")
-        #expect(problems(json) == [
-            "kafka.\"group.id\" is set by the daemon from training.group_id; remove it here",
-            "kafka.\"enable.auto.commit\" is managed by the daemon, which commits offsets only after a durable "
-                + "checkpoint; remove it",
-        ])
+            with: "\"bootstrap.servers\": \"127.0.0.1:9092\", \"group.id\": \"x\", \"enable.auto.commit\": true"
+        )
+        #expect(
+            problems(json) == [
+                "kafka.\"group.id\" is set by the daemon from training.group_id; remove it here",
+                "kafka.\"enable.auto.commit\" is managed by the daemon, which commits offsets only after a durable "
+                    + "checkpoint; remove it",
+            ]
+        )
     }
 
     @Test("rules across sections are checked")
@@ -391,15 +462,17 @@ struct DaemonConfigurationTests {
               "dead_letter": { "topic": "in" }
             }
             """
-        #expect(problems(json) == [
-            "inference.topics[1] must be a Kafka topic name (at most 249 of letters, digits, '.', '_', '-'), "
-                + "got \"bad topic\"",
-            "inference.delivery must be one of \"exactly-once\", \"at-least-once\", got \"twice\"",
-            "training.batch_size must not exceed training.poll_max_records (16), got 32",
-            "inference.group_id must differ from training.group_id, both are \"g\"",
-            "inference.predictions_topic must not be one of the training or inference topics, got \"in\"",
-            "dead_letter.topic must not be one of the training or inference topics, got \"in\"",
-        ])
+        #expect(
+            problems(json) == [
+                "inference.topics[1] must be a Kafka topic name (at most 249 of letters, digits, '.', '_', '-'), "
+                    + "got \"bad topic\"",
+                "inference.delivery must be one of \"exactly-once\", \"at-least-once\", got \"twice\"",
+                "training.batch_size must not exceed training.poll_max_records (16), got 32",
+                "inference.group_id must differ from training.group_id, both are \"g\"",
+                "inference.predictions_topic must not be one of the training or inference topics, got \"in\"",
+                "dead_letter.topic must not be one of the training or inference topics, got \"in\"",
+            ]
+        )
     }
 
     @Test("a topic list must not repeat a topic")
@@ -420,8 +493,10 @@ struct DaemonConfigurationTests {
         let error = #expect(throws: ConfigurationError.self) {
             _ = try DaemonConfiguration.decode(Array(json.utf8), path: "/x.json", hostname: "h")
         }
-        #expect(error?.description == "Failed to parse configuration file '/x.json': line 2, column 40: "
-            + "unexpected '}', expected a key in double quotes")
+        #expect(
+            error?.description == "Failed to parse configuration file '/x.json': line 2, column 40: "
+                + "unexpected '}', expected a key in double quotes"
+        )
     }
 
     @Test("an unreadable file is named with the system's reason")
@@ -429,8 +504,10 @@ struct DaemonConfigurationTests {
         let error = #expect(throws: ConfigurationError.self) {
             _ = try DaemonConfiguration.load(contentsOf: "/nonexistent/streamlearn.json")
         }
-        #expect(error?.description
-            == "Failed to read configuration file '/nonexistent/streamlearn.json': No such file or directory")
+        #expect(
+            error?.description
+                == "Failed to read configuration file '/nonexistent/streamlearn.json': No such file or directory"
+        )
         #expect(error?.exitCode == .configError)
     }
 
@@ -440,13 +517,19 @@ struct DaemonConfigurationTests {
         let explicit = try load(designExample)
         #expect(implicit.configurationHash == explicit.configurationHash)
         #expect(implicit.configurationHash.count == 16)
-        #expect(implicit.canonicalModelDescription == "type=mlp inputs=18 hidden=128,256,128 dropout=0.2,0.4,0.4 "
-            + "optimizer=adam learning_rate=0.001 standardize=true seed=42")
+        #expect(
+            implicit.canonicalModelDescription == "type=mlp inputs=18 hidden=128,256,128 dropout=0.2,0.4,0.4 "
+                + "optimizer=adam learning_rate=0.001 standardize=true seed=42"
+        )
         // A golden value: checkpoints written by earlier versions carry it, so it must not drift.
         #expect(implicit.configurationHash == "0569e5c4db3b6596")
 
-        let otherRate = try load(minimal().replacingOccurrences(
-            of: "\"model\": {}", with: "\"model\": {\"learning_rate\": 0.01}"))
+        let otherRate = try load(
+            minimal().replacingOccurrences(
+                of: "\"model\": {}",
+                with: "\"model\": {\"learning_rate\": 0.01}"
+            )
+        )
         #expect(otherRate.configurationHash != implicit.configurationHash)
     }
 

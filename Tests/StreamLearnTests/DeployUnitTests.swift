@@ -12,7 +12,8 @@ private let systemdAnalyze = ["/usr/bin/systemd-analyze", "/bin/systemd-analyze"
 /// The streamlearn executable SwiftPM built beside this test bundle.
 private func builtBinary() throws -> String {
     let testExecutable = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
-    let path = URL(fileURLWithPath: testExecutable).deletingLastPathComponent().appendingPathComponent("streamlearn").path
+    let path = URL(fileURLWithPath: testExecutable).deletingLastPathComponent().appendingPathComponent("streamlearn")
+        .path
     try #require(FileManager.default.isExecutableFile(atPath: path), "no built binary at \(path)")
     return path
 }
@@ -26,7 +27,8 @@ private struct ProcessOutput {
 
 /// Runs `executable` with `arguments` to completion, failing the test if it takes longer than
 /// `timeout`. Output goes through files so that a chatty process never blocks on a full pipe.
-private func run(_ executable: String, _ arguments: [String], timeout: Duration = .seconds(60)) throws -> ProcessOutput {
+private func run(_ executable: String, _ arguments: [String], timeout: Duration = .seconds(60)) throws -> ProcessOutput
+{
     let directory = try temporaryDirectory()
     defer { try? FileManager.default.removeItem(atPath: directory) }
     let outputPath = directory + "/stdout"
@@ -55,7 +57,8 @@ private func run(_ executable: String, _ arguments: [String], timeout: Duration 
     return ProcessOutput(
         status: process.terminationStatus,
         standardOutput: try String(contentsOfFile: outputPath, encoding: .utf8),
-        standardError: try String(contentsOfFile: errorPath, encoding: .utf8))
+        standardError: try String(contentsOfFile: errorPath, encoding: .utf8)
+    )
 }
 
 private func temporaryDirectory() throws -> String {
@@ -82,7 +85,8 @@ private let units: [(source: String, checkedAs: String)] = [
 struct DeployUnitTests {
     @Test(
         "both unit files pass systemd-analyze verify without a warning",
-        .enabled(if: systemdAnalyze != nil, "systemd-analyze is not installed"))
+        .enabled(if: systemdAnalyze != nil, "systemd-analyze is not installed")
+    )
     func verifyUnits() throws {
         let binary = try builtBinary()
         let directory = try temporaryDirectory()
@@ -90,7 +94,10 @@ struct DeployUnitTests {
         for unit in units {
             // verify checks that ExecStart's program exists; point it at the binary just built,
             // leaving every other line as shipped.
-            let text = try String(contentsOf: repositoryRoot.appendingPathComponent("deploy/\(unit.source)"), encoding: .utf8)
+            let text = try String(
+                contentsOf: repositoryRoot.appendingPathComponent("deploy/\(unit.source)"),
+                encoding: .utf8
+            )
             #expect(text.contains("ExecStart=/usr/local/bin/streamlearn run --config %d/config\n"))
             let path = directory + "/" + unit.checkedAs
             try text.replacingOccurrences(of: "ExecStart=/usr/local/bin/streamlearn ", with: "ExecStart=\(binary) ")
@@ -105,14 +112,17 @@ struct DeployUnitTests {
 
     @Test(
         "systemd-analyze security rates both units at 2.0 or lower",
-        .enabled(if: systemdAnalyze != nil, "systemd-analyze is not installed"))
+        .enabled(if: systemdAnalyze != nil, "systemd-analyze is not installed")
+    )
     func securityExposure() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         for unit in units {
             let path = directory + "/" + unit.checkedAs
             try FileManager.default.copyItem(
-                atPath: repositoryRoot.appendingPathComponent("deploy/\(unit.source)").path, toPath: path)
+                atPath: repositoryRoot.appendingPathComponent("deploy/\(unit.source)").path,
+                toPath: path
+            )
             let result = try run(systemdAnalyze!, ["security", "--offline=yes", "--no-pager", path])
             #expect(result.status == 0, "\(unit.checkedAs): \(result.standardError)")
 
@@ -135,7 +145,9 @@ struct DeployUnitTests {
 
         let first = try run("/bin/sh", [script, "--binary", binary, "--root", root])
         #expect(first.status == 0, "\(first.standardError)")
-        #expect(first.standardOutput.contains("Installed example configuration '\(root)/etc/streamlearn/streamlearn.json'"))
+        #expect(
+            first.standardOutput.contains("Installed example configuration '\(root)/etc/streamlearn/streamlearn.json'")
+        )
         #expect(first.standardOutput.contains("systemd was not asked to reload"))
 
         #expect(try mode(root + "/usr/local/bin/streamlearn") == 0o755)
@@ -143,13 +155,19 @@ struct DeployUnitTests {
         #expect(try mode(root + "/etc/systemd/system/streamlearn@.service") == 0o644)
         #expect(try mode(root + "/etc/streamlearn") == 0o750)
         #expect(try mode(root + "/etc/streamlearn/streamlearn.json") == 0o640)
-        #expect(FileManager.default.contentsEqual(
-            atPath: root + "/etc/streamlearn/streamlearn.json",
-            andPath: repositoryRoot.appendingPathComponent("config/streamlearn.json").path))
+        #expect(
+            FileManager.default.contentsEqual(
+                atPath: root + "/etc/streamlearn/streamlearn.json",
+                andPath: repositoryRoot.appendingPathComponent("config/streamlearn.json").path
+            )
+        )
         #expect(FileManager.default.contentsEqual(atPath: root + "/usr/local/bin/streamlearn", andPath: binary))
         #expect(FileManager.default.fileExists(atPath: root + "/usr/local/share/doc/streamlearn/config.md"))
-        #expect(FileManager.default.fileExists(
-            atPath: root + "/usr/local/share/doc/streamlearn/examples/streamlearn-logistic.json"))
+        #expect(
+            FileManager.default.fileExists(
+                atPath: root + "/usr/local/share/doc/streamlearn/examples/streamlearn-logistic.json"
+            )
+        )
 
         let edited = "{ \"edited\": true }\n"
         try edited.write(toFile: root + "/etc/streamlearn/streamlearn.json", atomically: false, encoding: .utf8)

@@ -140,7 +140,8 @@ struct SystemdNotifierTests {
             try SystemdNotifier().watchdogInterval
         }
         #expect(forAnyProcess == .seconds(30))
-        let forAnotherProcess = try withEnvironment(["WATCHDOG_USEC": "30000000", "WATCHDOG_PID": String(getpid() + 1)]) {
+        let forAnotherProcess = try withEnvironment(["WATCHDOG_USEC": "30000000", "WATCHDOG_PID": String(getpid() + 1)])
+        {
             try SystemdNotifier().watchdogInterval
         }
         #expect(forAnotherProcess == nil)
@@ -161,8 +162,11 @@ struct SystemdNotifierTests {
         let directory = NSTemporaryDirectory() + "streamlearn-notify-" + UUID().uuidString.prefix(8)
         withEnvironment(["NOTIFY_SOCKET": directory + "/missing.sock"]) {
             let error = #expect(throws: SystemdError.self) { try SystemdNotifier().ready() }
-            #expect(error?.description
-                == "Failed to notify systemd 'READY=1' on socket '\(directory)/missing.sock': No such file or directory")
+            #expect(
+                error?.description
+                    == "Failed to notify systemd 'READY=1' on socket '\(directory)/missing.sock': "
+                    + "No such file or directory"
+            )
         }
     }
 }
