@@ -1,1 +1,173 @@
 import COpenBLAS
+import Foundation
+import Glibc
+
+/// A thin Swift face over OpenBLAS's single-precision CBLAS routines.
+///
+/// Every matrix is row-major `Float` memory owned by the caller; the wrappers only convert Swift
+/// types to CBLAS ones. Call `prepare()` once before the first product: it pins OpenBLAS to one
+/// thread (streamlearn's concurrency comes from Dispatch queues, not from BLAS threads) and
+/// makes sure OpenBLAS runs kernels built for this processor. After that the routines are safe to
+/// call from any thread, each call on its own memory.
+public enum BLAS {
+    /// Whether a matrix operand is used as stored or transposed.
+    public enum Transpose: Sendable {
+        case none
+        case transposed
+
+        var cblasValue: CBLAS_TRANSPOSE {
+            switch self {
+            case .none: CblasNoTrans
+            case .transposed: CblasTrans
+            }
+        }
+    }
+
+    /// What `prepare()` found and did, for logs and benchmark headers.
+    public struct Backend: Sendable, Equatable {
+        /// OpenBLAS's build description, such as "OpenBLAS 0.3.21 DYNAMIC_ARCH ...".
+        public let configuration: String
+        /// The kernel family OpenBLAS runs, such as "SkylakeX".
+        public let coreName: String
+        /// The kernel family OpenBLAS picked by itself when it differs from `coreName`.
+        public let detectedCoreName: String?
+        /// Threads OpenBLAS uses per call; 1 after `prepare()`.
+        public let threadCount: Int
+
+        /// One line for people: "OpenBLAS 0.3.21, SkylakeX kernels, 1 thread".
+        public var summary: String {
+            let version = configuration.split(separator: " ").prefix(2).joined(separator: " ")
+            var text = "\(version), \(coreName) kernels, \(threadCount) thread"
+            if threadCount != 1 { text += "s" }
+            if let detectedCoreName {
+                text += " (OpenBLAS detected \(detectedCoreName) and was switched to match the CPU)"
+            }
+            return text
+        }
+    }
+
+    /// Prepares OpenBLAS once per process and returns what it runs; later calls return the same.
+    ///
+    /// Thread-safe: the first caller does the work, concurrent callers wait for it. It must run
+    /// before any product, because switching kernels while a product runs would corrupt it.
+    @discardableResult
+    public static func prepare() -> Backend {
+        preparedBackend
+    }
+
+    private static let preparedBackend: Backend = {
+        let detected = currentCoreName()
+        var switchedFrom: String?
+        if let better = betterCoreName(than: detected), switchCore(to: better) {
+            switchedFrom = detected
+        }
+        openblas_set_num_threads(1)
+        return Backend(
+            configuration: String(cString: openblas_get_config()),
+            coreName: currentCoreName(),
+            detectedCoreName: switchedFrom,
+            threadCount: Int(openblas_get_num_threads())
+        )
+    }()
+
+    /// `c = alpha * op(a) * op(b) + beta * c` with row-major matrices: op(a) is
+    /// `rowCount x innerCount`, op(b) is `innerCount x columnCount`, c is `rowCount x columnCount`.
+    /// Leading dimensions are the row strides of the matrices as stored (before transposing).
+    public static func gemm(
+        _ transposeA: Transpose,
+        _ transposeB: Transpose,
+        rowCount: Int,
+        columnCount: Int,
+        innerCount: Int,
+        alpha: Float,
+        a: UnsafePointer<Float>,
+        leadingDimensionA: Int,
+        b: UnsafePointer<Float>,
+        leadingDimensionB: Int,
+        beta: Float,
+        c: UnsafeMutablePointer<Float>,
+        leadingDimensionC: Int
+    ) {
+        cblas_sgemm(
+            CblasRowMajor, transposeA.cblasValue, transposeB.cblasValue,
+            blasint(rowCount), blasint(columnCount), blasint(innerCount),
+            alpha, a, blasint(leadingDimensionA), b, blasint(leadingDimensionB),
+            beta, c, blasint(leadingDimensionC)
+        )
+    }
+
+    /// `y = alpha * op(a) * x + beta * y` for a row-major `rowCount x columnCount` matrix `a`;
+    /// `x` and `y` are contiguous vectors of the lengths op(a) implies.
+    public static func gemv(
+        _ transpose: Transpose,
+        rowCount: Int,
+        columnCount: Int,
+        alpha: Float,
+        a: UnsafePointer<Float>,
+        leadingDimension: Int,
+        x: UnsafePointer<Float>,
+        beta: Float,
+        y: UnsafeMutablePointer<Float>
+    ) {
+        cblas_sgemv(
+            CblasRowMajor, transpose.cblasValue, blasint(rowCount), blasint(columnCount),
+            alpha, a, blasint(leadingDimension), x, 1, beta, y, 1
+        )
+    }
+
+    /// `y += alpha * x` over `count` contiguous elements.
+    public static func axpy(
+        count: Int,
+        alpha: Float,
+        x: UnsafePointer<Float>,
+        y: UnsafeMutablePointer<Float>
+    ) {
+        cblas_saxpy(blasint(count), alpha, x, 1, y, 1)
+    }
+
+    // MARK: - Kernel selection
+
+    private static func currentCoreName() -> String {
+        String(cString: openblas_get_corename())
+    }
+
+    /// The kernel family to use instead of `detected`, or nil to keep OpenBLAS's choice.
+    ///
+    /// OpenBLAS falls back to its Prescott (SSE3) kernels when it does not know a processor
+    /// model; 0.3.21, Debian 12's version, does not know recent Xeons (family 6, model 207) and
+    /// then runs sgemm about 3x slower than it could. Only that fallback is replaced, only by a
+    /// family whose instructions the kernel reports in /proc/cpuinfo, and never when the
+    /// operator chose one with OPENBLAS_CORETYPE.
+    private static func betterCoreName(than detected: String) -> String? {
+        guard detected == "Prescott", getenv("OPENBLAS_CORETYPE") == nil else { return nil }
+        guard let cpuInfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+            let flagsLine = cpuInfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") })
+        else { return nil }
+        let flags = Set(flagsLine.split(separator: " ").map(String.init))
+        if flags.isSuperset(of: ["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"]) {
+            return "SkylakeX"
+        }
+        if flags.isSuperset(of: ["avx2", "fma"]) { return "Haswell" }
+        if flags.contains("avx") { return "SandyBridge" }
+        return nil
+    }
+
+    /// Re-runs OpenBLAS's own kernel selection with OPENBLAS_CORETYPE set to `coreName`.
+    ///
+    /// gotoblas_dynamic_quit and gotoblas_dynamic_init are what OpenBLAS's DYNAMIC_ARCH builds
+    /// run at load time; they are exported but not declared in cblas.h, hence dlsym. The
+    /// variable is removed again so that child processes see the environment they were given.
+    private static func switchCore(to coreName: String) -> Bool {
+        typealias Routine = @convention(c) () -> Void
+        guard let quitSymbol = dlsym(nil, "gotoblas_dynamic_quit"),
+            let initSymbol = dlsym(nil, "gotoblas_dynamic_init")
+        else { return false }
+        let quit = unsafeBitCast(quitSymbol, to: Routine.self)
+        let initialize = unsafeBitCast(initSymbol, to: Routine.self)
+        setenv("OPENBLAS_CORETYPE", coreName, 1)
+        quit()
+        initialize()
+        unsetenv("OPENBLAS_CORETYPE")
+        return currentCoreName() == coreName
+    }
+}

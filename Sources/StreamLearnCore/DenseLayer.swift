@@ -1,0 +1,237 @@
+import BLAS
+
+/// One hidden layer of the MLP: `outputCount` relu units over `inputCount` inputs, followed by
+/// inverted dropout at training time.
+///
+/// Activations are feature-major: a batch of B records is a matrix of `units x B`, one row per
+/// unit, so that each unit's bias is added along a contiguous row and each bias gradient is the
+/// sum of one. The layer owns no memory: parameters, gradients and scratch are passed in as
+/// pointers by its network, which also owns the generator. Weights sit row-major
+/// (`outputCount x inputCount`) at `weightOffset` in the parameter vector, biases right after.
+struct DenseLayer {
+    /// Inverted dropout drawn 16 bits per unit: a unit is dropped when its 16-bit lane is below
+    /// `threshold`, and kept units are scaled by `scale` so the expected activation is unchanged.
+    ///
+    /// The threshold is `rate * 65536` rounded, so the realised rate is within 2^-17 of the
+    /// configured one; `scale` is the exact inverse of the realised keep probability.
+    struct Dropout {
+        let rate: Float
+        let threshold: UInt32
+        let scale: Float
+
+        init(rate: Float) {
+            precondition(rate >= 0 && rate < 1, "dropout rate \(rate) is outside [0, 1)")
+            self.rate = rate
+            threshold = min(UInt32((Double(rate) * 65536).rounded()), 65535)
+            scale = Float(65536 / Double(65536 - threshold))
+        }
+
+        /// Whether any unit can be dropped (no random bits are drawn otherwise).
+        var isActive: Bool { threshold > 0 }
+    }
+
+    let inputCount: Int
+    let outputCount: Int
+    let weightOffset: Int
+    let dropout: Dropout
+
+    init(inputCount: Int, outputCount: Int, weightOffset: Int, dropoutRate: Float) {
+        self.inputCount = inputCount
+        self.outputCount = outputCount
+        self.weightOffset = weightOffset
+        dropout = Dropout(rate: dropoutRate)
+    }
+
+    var biasOffset: Int { weightOffset + inputCount * outputCount }
+    var parameterCount: Int { (inputCount + 1) * outputCount }
+
+    /// Glorot-uniform weights (limit sqrt(6 / (fan in + fan out))) drawn row by row, zero biases.
+    func initialize(_ parameters: UnsafeMutablePointer<Float>, generator: inout RandomGenerator) {
+        glorotInitialize(
+            parameters + weightOffset, inputCount: inputCount, outputCount: outputCount,
+            generator: &generator)
+        (parameters + biasOffset).update(repeating: 0, count: outputCount)
+    }
+
+    /// `output (outputCount x batch) = W * input (inputCount x batch)`, before bias and relu.
+    func multiply(
+        input: UnsafePointer<Float>,
+        batchSize: Int,
+        parameters: UnsafePointer<Float>,
+        output: UnsafeMutablePointer<Float>
+    ) {
+        BLAS.gemm(
+            .none, .none, rowCount: outputCount, columnCount: batchSize, innerCount: inputCount,
+            alpha: 1, a: parameters + weightOffset, leadingDimensionA: inputCount,
+            b: input, leadingDimensionB: batchSize,
+            beta: 0, c: output, leadingDimensionC: batchSize)
+    }
+
+    /// In place on the products: `relu(z + bias)`, then, when `mask` is given, dropout with its
+    /// 16-bit lanes (one per unit and record, same layout as `output`). One pass.
+    func activate(
+        _ output: UnsafeMutablePointer<Float>,
+        batchSize: Int,
+        parameters: UnsafePointer<Float>,
+        mask: UnsafePointer<UInt16>?
+    ) {
+        typealias Lanes = SIMD8<Float>
+        let laneCount = Lanes.scalarCount
+        let vectorEnd = batchSize - batchSize % laneCount
+        let biases = parameters + biasOffset
+        let threshold = dropout.threshold
+        let scale = dropout.scale
+        for unit in 0..<outputCount {
+            let row = output + unit * batchSize
+            let bias = biases[unit]
+            if let mask {
+                let lanesRow = mask + unit * batchSize
+                var index = 0
+                while index < vectorEnd {
+                    let value = Lanes.load(row + index) + bias
+                    let bits = SIMD8<UInt32>(truncatingIfNeeded: SIMD8<UInt16>.load(lanesRow + index))
+                    let dropped = (value .<= 0) .| (bits .< threshold)
+                    (value * scale).replacing(with: 0, where: dropped).store(to: row + index)
+                    index += laneCount
+                }
+                while index < batchSize {
+                    let value = row[index] + bias
+                    let isDropped = value <= 0 || UInt32(lanesRow[index]) < threshold
+                    row[index] = isDropped ? 0 : value * scale
+                    index += 1
+                }
+            } else {
+                var index = 0
+                while index < vectorEnd {
+                    let value = Lanes.load(row + index) + bias
+                    value.replacing(with: 0, where: value .<= 0).store(to: row + index)
+                    index += laneCount
+                }
+                while index < batchSize {
+                    let value = row[index] + bias
+                    row[index] = value <= 0 ? 0 : value
+                    index += 1
+                }
+            }
+        }
+    }
+
+    /// Turns the gradient with respect to this layer's outputs into the gradient with respect
+    /// to its pre-activations, in place, and writes the bias gradients (row sums).
+    ///
+    /// A unit passed the gradient exactly when its activation is positive (relu active and
+    /// kept by dropout), times the dropout scale; so no mask needs to be kept for backward.
+    func backpropagateActivation(
+        _ gradient: UnsafeMutablePointer<Float>,
+        activations: UnsafePointer<Float>,
+        batchSize: Int,
+        biasGradients: UnsafeMutablePointer<Float>
+    ) {
+        typealias Lanes = SIMD8<Float>
+        let laneCount = Lanes.scalarCount
+        let vectorEnd = batchSize - batchSize % laneCount
+        let scale = dropout.isActive ? dropout.scale : 1
+        for unit in 0..<outputCount {
+            let row = gradient + unit * batchSize
+            let activationRow = activations + unit * batchSize
+            var sums = Lanes()
+            var index = 0
+            while index < vectorEnd {
+                let active = Lanes.load(activationRow + index) .> 0
+                let value = (Lanes.load(row + index) * scale).replacing(with: 0, where: .!active)
+                value.store(to: row + index)
+                sums += value
+                index += laneCount
+            }
+            var sum = sums.sum()
+            while index < batchSize {
+                let value = activationRow[index] > 0 ? row[index] * scale : 0
+                row[index] = value
+                sum += value
+                index += 1
+            }
+            biasGradients[unit] = sum
+        }
+    }
+
+    /// For the last hidden layer: the gradient with respect to its pre-activations straight from
+    /// the logit gradients and the output weights (an outer product fused with relu and
+    /// dropout), and the bias gradients.
+    func backpropagateFromLogits(
+        _ logitGradients: UnsafePointer<Float>,
+        outputWeights: UnsafePointer<Float>,
+        activations: UnsafePointer<Float>,
+        batchSize: Int,
+        gradient: UnsafeMutablePointer<Float>,
+        biasGradients: UnsafeMutablePointer<Float>
+    ) {
+        typealias Lanes = SIMD8<Float>
+        let laneCount = Lanes.scalarCount
+        let vectorEnd = batchSize - batchSize % laneCount
+        let scale = dropout.isActive ? dropout.scale : 1
+        for unit in 0..<outputCount {
+            let row = gradient + unit * batchSize
+            let activationRow = activations + unit * batchSize
+            let weight = outputWeights[unit] * scale
+            var sums = Lanes()
+            var index = 0
+            while index < vectorEnd {
+                let active = Lanes.load(activationRow + index) .> 0
+                let value = (Lanes.load(logitGradients + index) * weight).replacing(with: 0, where: .!active)
+                value.store(to: row + index)
+                sums += value
+                index += laneCount
+            }
+            var sum = sums.sum()
+            while index < batchSize {
+                let value = activationRow[index] > 0 ? logitGradients[index] * weight : 0
+                row[index] = value
+                sum += value
+                index += 1
+            }
+            biasGradients[unit] = sum
+        }
+    }
+
+    /// `weightGradients (outputCount x inputCount) = gradient (outputCount x batch) * input^T`.
+    func weightGradients(
+        gradient: UnsafePointer<Float>,
+        input: UnsafePointer<Float>,
+        batchSize: Int,
+        gradients: UnsafeMutablePointer<Float>
+    ) {
+        BLAS.gemm(
+            .none, .transposed, rowCount: outputCount, columnCount: inputCount, innerCount: batchSize,
+            alpha: 1, a: gradient, leadingDimensionA: batchSize,
+            b: input, leadingDimensionB: batchSize,
+            beta: 0, c: gradients + weightOffset, leadingDimensionC: inputCount)
+    }
+
+    /// `inputGradient (inputCount x batch) = W^T * gradient (outputCount x batch)`.
+    func inputGradient(
+        gradient: UnsafePointer<Float>,
+        batchSize: Int,
+        parameters: UnsafePointer<Float>,
+        into inputGradient: UnsafeMutablePointer<Float>
+    ) {
+        BLAS.gemm(
+            .transposed, .none, rowCount: inputCount, columnCount: batchSize, innerCount: outputCount,
+            alpha: 1, a: parameters + weightOffset, leadingDimensionA: inputCount,
+            b: gradient, leadingDimensionB: batchSize,
+            beta: 0, c: inputGradient, leadingDimensionC: batchSize)
+    }
+}
+
+/// Glorot-uniform weights for a row-major `outputCount x inputCount` matrix, drawn in memory
+/// order: uniform in [-limit, limit) with limit = sqrt(6 / (inputCount + outputCount)).
+func glorotInitialize(
+    _ weights: UnsafeMutablePointer<Float>,
+    inputCount: Int,
+    outputCount: Int,
+    generator: inout RandomGenerator
+) {
+    let limit = Float((6 / Double(inputCount + outputCount)).squareRoot())
+    for index in 0..<(inputCount * outputCount) {
+        weights[index] = (generator.nextUnitFloat() * 2 - 1) * limit
+    }
+}
