@@ -329,3 +329,34 @@ extension DaemonConfiguration {
         return hash
     }
 }
+
+extension DaemonConfiguration {
+    /// The model section as the learning engine takes it, with training.format.features as the
+    /// input count. Validation has already applied every rule `ModelConfiguration.validate()`
+    /// checks, so the result always passes it.
+    public var modelConfiguration: ModelConfiguration {
+        ModelConfiguration(
+            kind: model.kind,
+            inputCount: training.format.featureCount,
+            hiddenSizes: model.hiddenSizes,
+            dropoutRates: model.dropoutRates,
+            optimizer: model.optimizer,
+            learningRate: model.learningRate,
+            isStandardizing: model.isStandardizing,
+            seed: model.seed
+        )
+    }
+}
+
+extension DaemonConfiguration.RecordFormat {
+    /// A decoder for training records laid out this way. Validation keeps the values within
+    /// `RecordDecoder`'s preconditions (features at least 1, label column one of the fields).
+    public var recordDecoder: RecordDecoder {
+        let source: RecordDecoder.LabelSource
+        switch label {
+        case .key: source = .key
+        case .column(let index): source = .column(index)
+        }
+        return RecordDecoder(featureCount: featureCount, label: source, maxValueBytes: maximumValueBytes)
+    }
+}

@@ -533,6 +533,51 @@ struct DaemonConfigurationTests {
         #expect(otherRate.configurationHash != implicit.configurationHash)
     }
 
+    @Test("the model section maps onto the learning engine's configuration")
+    func modelConfigurationMapping() throws {
+        let tutorial = try load(designExample)
+        #expect(tutorial.modelConfiguration == .tutorial)
+
+        let json = minimal().replacingOccurrences(
+            of: "\"model\": {}",
+            with: "\"model\": {\"type\": \"logistic\", \"optimizer\": \"sgd\", \"learning_rate\": 0.05, "
+                + "\"standardize\": false, \"seed\": 9}"
+        ).replacingOccurrences(
+            of: "\"group_id\": \"streamlearn\"",
+            with: "\"group_id\": \"streamlearn\", \"format\": {\"features\": 28}"
+        )
+        let logistic = try load(json).modelConfiguration
+        #expect(
+            logistic
+                == ModelConfiguration(
+                    kind: .logistic,
+                    inputCount: 28,
+                    hiddenSizes: [],
+                    dropoutRates: [],
+                    optimizer: .sgd,
+                    learningRate: 0.05,
+                    isStandardizing: false,
+                    seed: 9
+                )
+        )
+        #expect(logistic.shapeDescription == "logistic 28-1")
+    }
+
+    @Test("the record format maps onto the record decoder")
+    func recordDecoderMapping() throws {
+        let byKey = try load(minimal()).training.format.recordDecoder
+        #expect(byKey == RecordDecoder(featureCount: 18, label: .key, maxValueBytes: 65536))
+
+        let json = minimal().replacingOccurrences(
+            of: "\"group_id\": \"streamlearn\"",
+            with: "\"group_id\": \"streamlearn\", "
+                + "\"format\": {\"label\": {\"column\": 0}, \"max_value_bytes\": 512}"
+        )
+        let byColumn = try load(json).training.format.recordDecoder
+        #expect(byColumn == RecordDecoder(featureCount: 18, label: .column(0), maxValueBytes: 512))
+        #expect(byColumn.fieldCount == 19)
+    }
+
     @Test("FNV-1a 64 matches its published test vectors")
     func fnvVectors() {
         #expect(DaemonConfiguration.fnv1a64([]) == 0xcbf2_9ce4_8422_2325)
@@ -548,7 +593,9 @@ struct DaemonConfigurationTests {
         for name in names {
             let path = configDirectory.appendingPathComponent(name).path
             #expect(throws: Never.self, "config/\(name)") {
-                _ = try DaemonConfiguration.load(contentsOf: path, environment: [:], hostname: "h")
+                let configuration = try DaemonConfiguration.load(contentsOf: path, environment: [:], hostname: "h")
+                // What loads must also be buildable by the learning engine.
+                try configuration.modelConfiguration.validate()
             }
         }
     }
