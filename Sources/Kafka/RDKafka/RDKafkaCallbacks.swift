@@ -104,7 +104,8 @@ final class RDKafkaCallbacks: @unchecked Sendable {
         let partition = message.pointee.partition
         var failure: KafkaError?
         if error != RD_KAFKA_RESP_ERR_NO_ERROR {
-            let operation = "deliver message to \(KafkaTopicPartition(topic: topic, partition: partition))"
+            let destination = partition >= 0 ? "\(KafkaTopicPartition(topic: topic, partition: partition))" : "'\(topic)'"
+            let operation = "deliver message to \(destination)"
             let fatal = KafkaError.Code(error) == .fatal ? KafkaError.fatalError(operation, handle: handle) : nil
             let reported = fatal ?? KafkaError.rdkafka(operation, error)
             recorded.withLock { recorded in
