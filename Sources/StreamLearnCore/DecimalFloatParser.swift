@@ -45,36 +45,18 @@ enum DecimalFloatParser {
         // The mantissa: the first 19 significant digits go into `digits`; `decimalExponent`
         // counts the places the decimal point must move so that value = digits * 10^exponent.
         let mantissaStart = index
-        var digits: UInt64 = 0
-        var significantCount = 0
-        var digitCount = 0
-        var decimalExponent = 0
-        var isTruncated = false
-        var hasPoint = false
-        while index < count {
-            let byte = text[index]
-            if byte &- UInt8(ascii: "0") < 10 {
-                let digit = UInt64(byte &- UInt8(ascii: "0"))
-                digitCount += 1
-                if significantCount == 0 && digit == 0 {
-                    if hasPoint { decimalExponent -= 1 }
-                } else if significantCount < fastDigits {
-                    digits = digits &* 10 &+ digit
-                    significantCount += 1
-                    if hasPoint { decimalExponent -= 1 }
-                } else {
-                    if digit != 0 { isTruncated = true }
-                    if !hasPoint { decimalExponent += 1 }
-                }
-            } else if byte == UInt8(ascii: "."), !hasPoint {
-                hasPoint = true
-            } else {
-                break
-            }
+        var mantissa = Mantissa()
+        scanDigits(text, count, &index, &mantissa, isFraction: false)
+        if index < count, text[index] == UInt8(ascii: ".") {
             index += 1
+            scanDigits(text, count, &index, &mantissa, isFraction: true)
         }
         let mantissaEnd = index
-        guard digitCount > 0 else {
+        let digits = mantissa.digits
+        let significantCount = mantissa.significantCount
+        let decimalExponent = mantissa.decimalExponent
+        let isTruncated = mantissa.isTruncated
+        guard mantissa.digitCount > 0 else {
             return isNonFiniteWord(text + mantissaStart, count: count - mantissaStart) ? .notFinite : .notANumber
         }
 
@@ -136,6 +118,81 @@ enum DecimalFloatParser {
         return .value(isNegative ? -magnitude : magnitude)
     }
 
+    /// What the digits before the exponent say: value = digits * 10^decimalExponent, plus less
+    /// than one unit of `digits` when `isTruncated`.
+    private struct Mantissa {
+        /// The first 19 significant digits.
+        var digits: UInt64 = 0
+        var significantCount = 0
+        /// All digits seen, leading zeros included (zero digits means "not a number").
+        var digitCount = 0
+        var decimalExponent = 0
+        /// Whether a digit beyond the 19th was not zero.
+        var isTruncated = false
+    }
+
+    /// Reads a run of digits, the integer part or the fraction, eight at a time where it can.
+    @inline(__always)
+    private static func scanDigits(
+        _ text: UnsafePointer<UInt8>,
+        _ count: Int,
+        _ index: inout Int,
+        _ mantissa: inout Mantissa,
+        isFraction: Bool
+    ) {
+        if mantissa.significantCount == 0 {
+            // Leading zeros only move the decimal point (in a fraction).
+            while index < count, text[index] == UInt8(ascii: "0") {
+                index &+= 1
+                mantissa.digitCount &+= 1
+                if isFraction { mantissa.decimalExponent &-= 1 }
+            }
+        }
+        while mantissa.significantCount &+ 8 <= fastDigits, count &- index >= 8 {
+            let chunk = UInt64(littleEndian: UnsafeRawPointer(text + index).loadUnaligned(as: UInt64.self))
+            guard isEightDigits(chunk) else { break }
+            mantissa.digits = mantissa.digits &* 100_000_000 &+ valueOfEightDigits(chunk)
+            index &+= 8
+            mantissa.significantCount &+= 8
+            mantissa.digitCount &+= 8
+            if isFraction { mantissa.decimalExponent &-= 8 }
+        }
+        while index < count {
+            let digit = text[index] &- UInt8(ascii: "0")
+            guard digit < 10 else { break }
+            if mantissa.significantCount < fastDigits {
+                mantissa.digits = mantissa.digits &* 10 &+ UInt64(digit)
+                mantissa.significantCount &+= 1
+                if isFraction { mantissa.decimalExponent &-= 1 }
+            } else {
+                if digit != 0 { mantissa.isTruncated = true }
+                if !isFraction { mantissa.decimalExponent &+= 1 }
+            }
+            mantissa.digitCount &+= 1
+            index &+= 1
+        }
+    }
+
+    /// Whether all eight bytes (little-endian) are ASCII digits: each byte's high nibble is 3,
+    /// and stays 3 after adding 6 (which pushes ':' and above to 4). A carry out of a byte can
+    /// only come from a byte that already failed.
+    @inline(__always)
+    private static func isEightDigits(_ chunk: UInt64) -> Bool {
+        let highNibbles: UInt64 = 0xF0F0_F0F0_F0F0_F0F0
+        let shifted = (chunk &+ 0x0606_0606_0606_0606) & highNibbles
+        return (chunk & highNibbles) | (shifted >> 4) == 0x3333_3333_3333_3333
+    }
+
+    /// The number written by eight ASCII digits, the first in the lowest byte: pairs of digits
+    /// are combined in each 16-bit lane, then pairs of pairs in 32-bit lanes, then the halves.
+    @inline(__always)
+    private static func valueOfEightDigits(_ chunk: UInt64) -> UInt64 {
+        var value = chunk &- 0x3030_3030_3030_3030
+        value = (value &* 10 &+ value >> 8) & 0x00FF_00FF_00FF_00FF
+        value = (value &* 100 &+ value >> 16) & 0x0000_FFFF_0000_FFFF
+        return (value &* 10_000 &+ value >> 32) & 0xFFFF_FFFF
+    }
+
     private enum Estimate {
         /// The value rounds to this Float, proven.
         case settled(Float)
@@ -168,6 +225,13 @@ enum DecimalFloatParser {
             estimate /= doublePowersOfTen[remaining]
         }
         let tolerance = estimate * 0x1p-49
+        if estimate >= 0x1p-126, estimate < 0x1p127 {
+            // In the normal range a halfway point between Floats has its 29 bits below Float
+            // precision equal to 1 followed by zeros; the tolerance is at most 16 units of the
+            // last bit, so an estimate 64 units away from that pattern rounds like the value.
+            let belowFloatPrecision = Int(estimate.bitPattern & 0x1FFF_FFFF)
+            if abs(belowFloatPrecision - 0x1000_0000) > 64 { return .settled(Float(estimate)) }
+        }
 
         let candidate = Float(estimate)
         if candidate.isInfinite {
