@@ -60,7 +60,7 @@ struct DenseLayer {
         parameters: UnsafePointer<Float>,
         output: UnsafeMutablePointer<Float>
     ) {
-        BLAS.gemm(
+        BLAS.gemmInRowBands(
             .none, .none, rowCount: outputCount, columnCount: batchSize, innerCount: inputCount,
             alpha: 1, a: parameters + weightOffset, leadingDimensionA: inputCount,
             b: input, leadingDimensionB: batchSize,
@@ -69,55 +69,41 @@ struct DenseLayer {
 
     /// In place on the products: `relu(z + bias)`, then, when `mask` is given, dropout with its
     /// 16-bit lanes (one per unit and record, same layout as `output`). One pass.
+    ///
+    /// The fused loops here are written so that the compiler vectorises them: every load is
+    /// unconditional and each choice a select, never a branch around a load.
     func activate(
         _ output: UnsafeMutablePointer<Float>,
         batchSize: Int,
         parameters: UnsafePointer<Float>,
         mask: UnsafePointer<UInt16>?
     ) {
-        typealias Lanes = SIMD8<Float>
-        let laneCount = Lanes.scalarCount
-        let vectorEnd = batchSize - batchSize % laneCount
         let biases = parameters + biasOffset
-        let threshold = dropout.threshold
+        // Lanes are compared as Float (exact below 2^24), which vectorises on every x86-64.
+        let laneThreshold = Float(dropout.threshold)
         let scale = dropout.scale
         for unit in 0..<outputCount {
             let row = output + unit * batchSize
             let bias = biases[unit]
             if let mask {
-                let lanesRow = mask + unit * batchSize
-                var index = 0
-                while index < vectorEnd {
-                    let value = Lanes.load(row + index) + bias
-                    let bits = SIMD8<UInt32>(truncatingIfNeeded: SIMD8<UInt16>.load(lanesRow + index))
-                    let dropped = (value .<= 0) .| (bits .< threshold)
-                    (value * scale).replacing(with: 0, where: dropped).store(to: row + index)
-                    index += laneCount
-                }
-                while index < batchSize {
+                let lanes = mask + unit * batchSize
+                for index in 0..<batchSize {
                     let value = row[index] + bias
-                    let isDropped = value <= 0 || UInt32(lanesRow[index]) < threshold
-                    row[index] = isDropped ? 0 : value * scale
-                    index += 1
+                    let factor = Float(lanes[index]) >= laneThreshold ? scale : 0
+                    row[index] = value > 0 ? value * factor : 0
                 }
             } else {
-                var index = 0
-                while index < vectorEnd {
-                    let value = Lanes.load(row + index) + bias
-                    value.replacing(with: 0, where: value .<= 0).store(to: row + index)
-                    index += laneCount
-                }
-                while index < batchSize {
+                for index in 0..<batchSize {
                     let value = row[index] + bias
-                    row[index] = value <= 0 ? 0 : value
-                    index += 1
+                    row[index] = value > 0 ? value : 0
                 }
             }
         }
     }
 
     /// Turns the gradient with respect to this layer's outputs into the gradient with respect
-    /// to its pre-activations, in place, and writes the bias gradients (row sums).
+    /// to its pre-activations, in place, and writes the bias gradients (row sums, by BLAS over
+    /// `ones`, at least `batchSize` ones).
     ///
     /// A unit passed the gradient exactly when its activation is positive (relu active and
     /// kept by dropout), times the dropout scale; so no mask needs to be kept for backward.
@@ -125,72 +111,53 @@ struct DenseLayer {
         _ gradient: UnsafeMutablePointer<Float>,
         activations: UnsafePointer<Float>,
         batchSize: Int,
+        ones: UnsafePointer<Float>,
         biasGradients: UnsafeMutablePointer<Float>
     ) {
-        typealias Lanes = SIMD8<Float>
-        let laneCount = Lanes.scalarCount
-        let vectorEnd = batchSize - batchSize % laneCount
         let scale = dropout.isActive ? dropout.scale : 1
-        for unit in 0..<outputCount {
-            let row = gradient + unit * batchSize
-            let activationRow = activations + unit * batchSize
-            var sums = Lanes()
-            var index = 0
-            while index < vectorEnd {
-                let active = Lanes.load(activationRow + index) .> 0
-                let value = (Lanes.load(row + index) * scale).replacing(with: 0, where: .!active)
-                value.store(to: row + index)
-                sums += value
-                index += laneCount
-            }
-            var sum = sums.sum()
-            while index < batchSize {
-                let value = activationRow[index] > 0 ? row[index] * scale : 0
-                row[index] = value
-                sum += value
-                index += 1
-            }
-            biasGradients[unit] = sum
+        let count = outputCount * batchSize
+        for index in 0..<count {
+            let scaled = gradient[index] * scale
+            gradient[index] = activations[index] > 0 ? scaled : 0
         }
+        sumRows(gradient, batchSize: batchSize, ones: ones, into: biasGradients)
     }
 
     /// For the last hidden layer: the gradient with respect to its pre-activations straight from
     /// the logit gradients and the output weights (an outer product fused with relu and
-    /// dropout), and the bias gradients.
+    /// dropout), and the bias gradients (row sums over `ones`).
     func backpropagateFromLogits(
         _ logitGradients: UnsafePointer<Float>,
         outputWeights: UnsafePointer<Float>,
         activations: UnsafePointer<Float>,
         batchSize: Int,
+        ones: UnsafePointer<Float>,
         gradient: UnsafeMutablePointer<Float>,
         biasGradients: UnsafeMutablePointer<Float>
     ) {
-        typealias Lanes = SIMD8<Float>
-        let laneCount = Lanes.scalarCount
-        let vectorEnd = batchSize - batchSize % laneCount
         let scale = dropout.isActive ? dropout.scale : 1
         for unit in 0..<outputCount {
             let row = gradient + unit * batchSize
             let activationRow = activations + unit * batchSize
             let weight = outputWeights[unit] * scale
-            var sums = Lanes()
-            var index = 0
-            while index < vectorEnd {
-                let active = Lanes.load(activationRow + index) .> 0
-                let value = (Lanes.load(logitGradients + index) * weight).replacing(with: 0, where: .!active)
-                value.store(to: row + index)
-                sums += value
-                index += laneCount
+            for index in 0..<batchSize {
+                let value = logitGradients[index] * weight
+                row[index] = activationRow[index] > 0 ? value : 0
             }
-            var sum = sums.sum()
-            while index < batchSize {
-                let value = activationRow[index] > 0 ? logitGradients[index] * weight : 0
-                row[index] = value
-                sum += value
-                index += 1
-            }
-            biasGradients[unit] = sum
         }
+        sumRows(gradient, batchSize: batchSize, ones: ones, into: biasGradients)
+    }
+
+    /// `sums[unit] = sum over the batch of matrix[unit]`, as a product with a vector of ones.
+    private func sumRows(
+        _ matrix: UnsafePointer<Float>,
+        batchSize: Int,
+        ones: UnsafePointer<Float>,
+        into sums: UnsafeMutablePointer<Float>
+    ) {
+        BLAS.gemv(
+            .none, rowCount: outputCount, columnCount: batchSize, alpha: 1, a: matrix,
+            leadingDimension: batchSize, x: ones, beta: 0, y: sums)
     }
 
     /// `weightGradients (outputCount x inputCount) = gradient (outputCount x batch) * input^T`.
@@ -214,7 +181,7 @@ struct DenseLayer {
         parameters: UnsafePointer<Float>,
         into inputGradient: UnsafeMutablePointer<Float>
     ) {
-        BLAS.gemm(
+        BLAS.gemmInRowBands(
             .transposed, .none, rowCount: inputCount, columnCount: batchSize, innerCount: outputCount,
             alpha: 1, a: parameters + weightOffset, leadingDimensionA: inputCount,
             b: gradient, leadingDimensionB: batchSize,

@@ -156,6 +156,22 @@ public final class Model {
     /// Number of weights and biases.
     public var parameterCount: Int { network.parameterCount }
 
+    /// Floating-point operations of the matrix products in one training step, per record: the
+    /// forward pass, the weight gradients, and the input gradients of every layer but the first
+    /// (403,200 for the default MLP). Element-wise work is not counted.
+    public var trainingFlopsPerRecord: Int {
+        let sizes = [inputCount] + hiddenSizes + [1]
+        let products = (0..<(sizes.count - 1)).map { sizes[$0] * sizes[$0 + 1] }
+        return 4 * products.reduce(0, +) + 2 * products.dropFirst().reduce(0, +)
+    }
+
+    /// Floating-point operations of the matrix products in one forward pass, per record
+    /// (135,936 for the default MLP).
+    public var predictionFlopsPerRecord: Int {
+        let sizes = [inputCount] + hiddenSizes + [1]
+        return 2 * (0..<(sizes.count - 1)).map { sizes[$0] * sizes[$0 + 1] }.reduce(0, +)
+    }
+
     /// The linear-algebra backend in one line ("OpenBLAS 0.3.21, SkylakeX kernels, 1 thread"),
     /// for logs and benchmark headers.
     public static var backendDescription: String { BLAS.prepare().summary }

@@ -12,6 +12,8 @@ final class MultilayerPerceptron: Network {
     private let masks: [AlignedBuffer<UInt16>]
     private let gradientBuffers: (AlignedBuffer<Float>, AlignedBuffer<Float>)
     private let logits: AlignedBuffer<Float>
+    /// A vector of ones, one per record: bias gradients are row sums taken as products with it.
+    private let ones: AlignedBuffer<Float>
     private let widestLayer: Int
 
     init(inputCount: Int, hiddenSizes: [Int], dropoutRates: [Float]) {
@@ -33,6 +35,7 @@ final class MultilayerPerceptron: Network {
         masks = hiddenSizes.map { _ in AlignedBuffer(capacity: 0) }
         gradientBuffers = (AlignedBuffer(capacity: 0), AlignedBuffer(capacity: 0))
         logits = AlignedBuffer(capacity: 0)
+        ones = AlignedBuffer(capacity: 0)
         widestLayer = hiddenSizes.max() ?? 0
     }
 
@@ -52,6 +55,10 @@ final class MultilayerPerceptron: Network {
         gradientBuffers.0.reserve(widestLayer * batchSize)
         gradientBuffers.1.reserve(widestLayer * batchSize)
         logits.reserve(batchSize)
+        if ones.capacity < batchSize {
+            ones.reserve(batchSize)
+            ones.pointer.update(repeating: 1, count: batchSize)
+        }
     }
 
     /// The dropout lanes the last training pass drew for hidden layer `index` (for tests).
@@ -113,7 +120,7 @@ final class MultilayerPerceptron: Network {
         var spare = gradientBuffers.1.pointer
         layers[last].backpropagateFromLogits(
             logitGradients, outputWeights: parameters + output.weightOffset,
-            activations: activations[last].pointer, batchSize: batchSize, gradient: current,
+            activations: activations[last].pointer, batchSize: batchSize, ones: ones.pointer, gradient: current,
             biasGradients: gradients + layers[last].biasOffset)
         for index in stride(from: last, through: 0, by: -1) {
             let layer = layers[index]
@@ -124,7 +131,7 @@ final class MultilayerPerceptron: Network {
             layer.inputGradient(gradient: current, batchSize: batchSize, parameters: parameters, into: spare)
             let below = layers[index - 1]
             below.backpropagateActivation(
-                spare, activations: activations[index - 1].pointer, batchSize: batchSize,
+                spare, activations: activations[index - 1].pointer, batchSize: batchSize, ones: ones.pointer,
                 biasGradients: gradients + below.biasOffset)
             swap(&current, &spare)
         }

@@ -103,9 +103,11 @@ struct Optimizer {
         }
     }
 
-    /// Adam's update of every parameter in one pass, eight lanes at a time. Each element's
-    /// arithmetic is the same in the vector body and the scalar tail, so results do not depend
-    /// on where an element falls.
+    /// Adam's update of every parameter in one pass. Written as a plain loop with no branch so
+    /// that the compiler vectorises it; the square root goes through `abs` because Swift on
+    /// Linux lowers `squareRoot()` to libm's sqrtf with errno handling for negative input,
+    /// which would keep the loop scalar. The second moment is never negative, so `abs` changes
+    /// no value.
     static func adamPass(
         count: Int,
         parameters: UnsafeMutablePointer<Float>,
@@ -117,33 +119,13 @@ struct Optimizer {
         secondRate: Float,
         epsilon: Float
     ) {
-        typealias Lanes = SIMD8<Float>
-        let laneCount = Lanes.scalarCount
-        let vectorEnd = count - count % laneCount
-        var index = 0
-        while index < vectorEnd {
-            let gradient = Lanes.load(gradients + index)
-            var first = Lanes.load(firstMoments + index)
-            var second = Lanes.load(secondMoments + index)
-            first += (gradient - first) * firstRate
-            second += (gradient * gradient - second) * secondRate
-            var parameter = Lanes.load(parameters + index)
-            parameter -= first * alpha / (second.squareRoot() + epsilon)
-            first.store(to: firstMoments + index)
-            second.store(to: secondMoments + index)
-            parameter.store(to: parameters + index)
-            index += laneCount
-        }
-        while index < count {
+        for index in 0..<count {
             let gradient = gradients[index]
-            var first = firstMoments[index]
-            var second = secondMoments[index]
-            first += (gradient - first) * firstRate
-            second += (gradient * gradient - second) * secondRate
-            parameters[index] -= first * alpha / (second.squareRoot() + epsilon)
+            let first = firstMoments[index] + (gradient - firstMoments[index]) * firstRate
+            let second = secondMoments[index] + (gradient * gradient - secondMoments[index]) * secondRate
             firstMoments[index] = first
             secondMoments[index] = second
-            index += 1
+            parameters[index] -= first * alpha / (abs(second).squareRoot() + epsilon)
         }
     }
 }
