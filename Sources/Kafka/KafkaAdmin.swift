@@ -47,7 +47,10 @@ public final class KafkaAdmin: Sendable {
         if let names {
             topics = try names.map { name in
                 guard let topic = metadata.topics.first(where: { $0.name == name }) else {
-                    throw KafkaError.rdkafka("describe topic '\(name)'", RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
+                    throw KafkaError.rdkafka(
+                        "describe topic '\(name)'",
+                        RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART
+                    )
                 }
                 return topic
             }
@@ -59,11 +62,12 @@ public final class KafkaAdmin: Sendable {
             for partitionIndex in topics[topicIndex].partitions.indices {
                 let partition = topics[topicIndex].partitions[partitionIndex]
                 guard partition.error == nil else { continue }
-                topics[topicIndex].partitions[partitionIndex].watermarks = try client.queryWatermarks(
-                    topic: topics[topicIndex].name,
-                    partition: partition.partition,
-                    timeout: deadline.remaining
-                )
+                topics[topicIndex].partitions[partitionIndex].watermarks =
+                    try client.queryWatermarks(
+                        topic: topics[topicIndex].name,
+                        partition: partition.partition,
+                        timeout: deadline.remaining
+                    )
             }
         }
         return topics
@@ -84,33 +88,49 @@ public final class KafkaAdmin: Sendable {
         let operation = "create topic '\(name)'"
         let deadline = RDKafkaDeadline(timeout)
         let metadata = try client.metadata(timeout: deadline.remaining)
-        let controller = client.withHandle { rd_kafka_controllerid($0, deadline.remaining.milliseconds) }
+        let controller = client.withHandle {
+            rd_kafka_controllerid($0, deadline.remaining.milliseconds)
+        }
         guard metadata.brokers.contains(where: { $0.id == controller }) else {
             let brokers = metadata.brokers.map { String($0.id) }.joined(separator: ", ")
             throw KafkaError.unsupportedByBroker(
                 operation: operation,
-                reason: "the cluster reports controller \(controller), which is none of its brokers (\(brokers)), "
+                reason:
+                    "the cluster reports controller \(controller), which is none of its brokers (\(brokers)), "
                     + "so it cannot create topics through the admin API"
             )
         }
 
         let newTopic = try withErrorBuffer { buffer in
-            rd_kafka_NewTopic_new(name, partitions, replicationFactor, buffer.baseAddress, buffer.count)
+            rd_kafka_NewTopic_new(
+                name,
+                partitions,
+                replicationFactor,
+                buffer.baseAddress,
+                buffer.count
+            )
         } orThrow: { reason in
             KafkaError.rdkafka(operation, RD_KAFKA_RESP_ERR__INVALID_ARG, reason: reason)
         }
         defer { rd_kafka_NewTopic_destroy(newTopic) }
-        let event = try runAdminRequest(operation, RD_KAFKA_ADMIN_OP_CREATETOPICS, deadline: deadline) {
-            handle, options, queue in
+        let event = try runAdminRequest(
+            operation,
+            RD_KAFKA_ADMIN_OP_CREATETOPICS,
+            deadline: deadline
+        ) { call in
             var topics: [OpaquePointer?] = [newTopic]
-            rd_kafka_CreateTopics(handle, &topics, 1, options, queue)
+            rd_kafka_CreateTopics(call.handle, &topics, 1, call.options, call.queue)
         }
         defer { rd_kafka_event_destroy(event) }
         var count = 0
         guard let result = rd_kafka_event_CreateTopics_result(event),
             let topics = rd_kafka_CreateTopics_result_topics(result, &count)
         else {
-            throw KafkaError.rdkafka(operation, RD_KAFKA_RESP_ERR__BAD_MSG, reason: "no result in the response")
+            throw KafkaError.rdkafka(
+                operation,
+                RD_KAFKA_RESP_ERR__BAD_MSG,
+                reason: "no result in the response"
+            )
         }
         for topic in UnsafeBufferPointer(start: topics, count: count) {
             let error = rd_kafka_topic_result_error(topic)
@@ -134,13 +154,25 @@ public final class KafkaAdmin: Sendable {
     ) throws -> [KafkaTopicPartition: Int64] {
         let deadline = RDKafkaDeadline(timeout)
         if let topics {
-            let partitions = try describeTopics(topics, includeWatermarks: false, timeout: deadline.remaining)
-            return try fetchGroupOffsets(group: group, partitions: Self.partitions(of: partitions), deadline: deadline)
+            let partitions = try describeTopics(
+                topics,
+                includeWatermarks: false,
+                timeout: deadline.remaining
+            )
+            return try fetchGroupOffsets(
+                group: group,
+                partitions: Self.partitions(of: partitions),
+                deadline: deadline
+            )
         }
         let everything = try fetchGroupOffsets(group: group, partitions: nil, deadline: deadline)
         guard everything.isEmpty else { return everything }
         let all = try describeTopics(includeWatermarks: false, timeout: deadline.remaining)
-        return try fetchGroupOffsets(group: group, partitions: Self.partitions(of: all), deadline: deadline)
+        return try fetchGroupOffsets(
+            group: group,
+            partitions: Self.partitions(of: all),
+            deadline: deadline
+        )
     }
 
     /// Per partition: the group's committed offset, the log-end offset and the lag between
@@ -148,12 +180,22 @@ public final class KafkaAdmin: Sendable {
     ///
     /// Covers every partition of `topics`, or when nil, every partition of the topics in which
     /// the group has committed anything.
-    public func lag(group: String, topics: [String]? = nil, timeout: Duration) throws -> [KafkaPartitionLag] {
+    public func lag(group: String, topics: [String]? = nil, timeout: Duration) throws
+        -> [KafkaPartitionLag]
+    {
         let deadline = RDKafkaDeadline(timeout)
-        let committed = try listGroupOffsets(group: group, topics: topics, timeout: deadline.remaining)
+        let committed = try listGroupOffsets(
+            group: group,
+            topics: topics,
+            timeout: deadline.remaining
+        )
         let names = topics ?? Array(Set(committed.keys.map(\.topic))).sorted()
         guard !names.isEmpty else { return [] }
-        let described = try describeTopics(names, includeWatermarks: true, timeout: deadline.remaining)
+        let described = try describeTopics(
+            names,
+            includeWatermarks: true,
+            timeout: deadline.remaining
+        )
         return described.flatMap { topic in
             topic.partitions.map { partition in
                 let key = KafkaTopicPartition(topic: topic.name, partition: partition.partition)
@@ -174,23 +216,30 @@ public final class KafkaAdmin: Sendable {
         let operation = "list committed offsets of group '\(group)'"
         if let partitions, partitions.isEmpty { return [:] }
         let list = partitions.map { RDKafkaTopicPartitionList($0) }
-        guard let request = list.map({ $0.withPointer { rd_kafka_ListConsumerGroupOffsets_new(group, $0) } })
-            ?? rd_kafka_ListConsumerGroupOffsets_new(group, nil)
+        guard
+            let request = list.map({
+                $0.withPointer { rd_kafka_ListConsumerGroupOffsets_new(group, $0) }
+            })
+                ?? rd_kafka_ListConsumerGroupOffsets_new(group, nil)
         else {
             throw KafkaError.rdkafka(operation, RD_KAFKA_RESP_ERR__INVALID_ARG)
         }
         defer { rd_kafka_ListConsumerGroupOffsets_destroy(request) }
-        let event = try runAdminRequest(operation, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS, deadline: deadline) {
-            handle, options, queue in
+        let api = RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS
+        let event = try runAdminRequest(operation, api, deadline: deadline) { call in
             var requests: [OpaquePointer?] = [request]
-            rd_kafka_ListConsumerGroupOffsets(handle, &requests, 1, options, queue)
+            rd_kafka_ListConsumerGroupOffsets(call.handle, &requests, 1, call.options, call.queue)
         }
         defer { rd_kafka_event_destroy(event) }
         var count = 0
         guard let result = rd_kafka_event_ListConsumerGroupOffsets_result(event),
             let groups = rd_kafka_ListConsumerGroupOffsets_result_groups(result, &count)
         else {
-            throw KafkaError.rdkafka(operation, RD_KAFKA_RESP_ERR__BAD_MSG, reason: "no result in the response")
+            throw KafkaError.rdkafka(
+                operation,
+                RD_KAFKA_RESP_ERR__BAD_MSG,
+                reason: "no result in the response"
+            )
         }
         var offsets: [KafkaTopicPartition: Int64] = [:]
         for groupResult in UnsafeBufferPointer(start: groups, count: count) {
@@ -207,7 +256,10 @@ public final class KafkaAdmin: Sendable {
             }
             guard let partitions = rd_kafka_group_result_partitions(groupResult) else { continue }
             for element in RDKafkaTopicPartitionList.elements(of: partitions) {
-                let key = KafkaTopicPartition(topic: String(cString: element.topic), partition: element.partition)
+                let key = KafkaTopicPartition(
+                    topic: String(cString: element.topic),
+                    partition: element.partition
+                )
                 guard element.err == RD_KAFKA_RESP_ERR_NO_ERROR else {
                     throw KafkaError.rdkafka("\(operation) for \(key)", element.err, client: client)
                 }
@@ -223,7 +275,7 @@ public final class KafkaAdmin: Sendable {
         _ operation: String,
         _ api: rd_kafka_admin_op_t,
         deadline: RDKafkaDeadline,
-        _ start: (OpaquePointer, OpaquePointer, OpaquePointer) -> Void
+        _ start: (RDKafkaAdminCall) -> Void
     ) throws -> OpaquePointer {
         try client.withHandle { handle in
             let queue = rd_kafka_queue_new(handle)!
@@ -232,15 +284,25 @@ public final class KafkaAdmin: Sendable {
             defer { rd_kafka_AdminOptions_destroy(options) }
             let milliseconds = deadline.remaining.milliseconds
             _ = withErrorBuffer { buffer in
-                rd_kafka_AdminOptions_set_request_timeout(options, milliseconds, buffer.baseAddress, buffer.count)
+                rd_kafka_AdminOptions_set_request_timeout(
+                    options,
+                    milliseconds,
+                    buffer.baseAddress,
+                    buffer.count
+                )
             }
             if api == RD_KAFKA_ADMIN_OP_CREATETOPICS {
                 // Wait for the topic to exist on the controller, not just for the request to land.
                 _ = withErrorBuffer { buffer in
-                    rd_kafka_AdminOptions_set_operation_timeout(options, milliseconds, buffer.baseAddress, buffer.count)
+                    rd_kafka_AdminOptions_set_operation_timeout(
+                        options,
+                        milliseconds,
+                        buffer.baseAddress,
+                        buffer.count
+                    )
                 }
             }
-            start(handle, options, queue)
+            start(RDKafkaAdminCall(handle: handle, options: options, queue: queue))
             // The request timeout makes librdkafka post an error event; the margin covers its
             // own scheduling.
             guard let event = rd_kafka_queue_poll(queue, milliseconds &+ 1000) else {
@@ -286,6 +348,14 @@ public struct KafkaPartitionLag: Sendable, Hashable {
     }
 }
 
+/// What an admin request is started with: the client handle, its options and the queue its
+/// result event arrives on; valid only inside `runAdminRequest`.
+struct RDKafkaAdminCall {
+    let handle: OpaquePointer
+    let options: OpaquePointer
+    let queue: OpaquePointer
+}
+
 /// A point in time by which a multi-request call must finish.
 struct RDKafkaDeadline {
     private let end: ContinuousClock.Instant
@@ -301,7 +371,9 @@ struct RDKafkaDeadline {
 }
 
 /// Calls `body` with a scratch buffer for librdkafka's error text.
-private func withErrorBuffer<Result>(_ body: (UnsafeMutableBufferPointer<CChar>) -> Result) -> Result {
+private func withErrorBuffer<Result>(_ body: (UnsafeMutableBufferPointer<CChar>) -> Result)
+    -> Result
+{
     withUnsafeTemporaryAllocation(of: CChar.self, capacity: 512) { buffer in
         buffer[0] = 0
         return body(buffer)
@@ -315,7 +387,9 @@ private func withErrorBuffer<Value>(
 ) throws -> Value {
     try withUnsafeTemporaryAllocation(of: CChar.self, capacity: 512) { buffer in
         buffer[0] = 0
-        guard let value = body(buffer) else { throw makeError(String(cString: buffer.baseAddress!)) }
+        guard let value = body(buffer) else {
+            throw makeError(String(cString: buffer.baseAddress!))
+        }
         return value
     }
 }

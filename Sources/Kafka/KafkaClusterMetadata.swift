@@ -45,30 +45,40 @@ public struct KafkaClusterMetadata: Sendable, Equatable {
 
     /// Copies librdkafka's metadata, which the caller then destroys.
     init(_ metadata: rd_kafka_metadata) {
-        brokers = UnsafeBufferPointer(start: metadata.brokers, count: Int(metadata.broker_cnt)).map {
-            KafkaBrokerDescription(id: $0.id, host: String(cString: $0.host), port: $0.port)
-        }
-        .sorted { $0.id < $1.id }
-        topics = UnsafeBufferPointer(start: metadata.topics, count: Int(metadata.topic_cnt)).map { topic in
-            let name = String(cString: topic.topic)
-            let partitions = UnsafeBufferPointer(start: topic.partitions, count: Int(topic.partition_cnt)).map {
-                KafkaPartitionDescription(
-                    partition: $0.id,
-                    leader: $0.leader,
-                    replicas: Array(UnsafeBufferPointer(start: $0.replicas, count: Int($0.replica_cnt))),
-                    inSyncReplicas: Array(UnsafeBufferPointer(start: $0.isrs, count: Int($0.isr_cnt))),
-                    error: Self.error("describe partition '\(name)'[\($0.id)]", $0.err),
-                    watermarks: nil
-                )
-            }
-            return KafkaTopicDescription(
-                name: name,
-                partitions: partitions.sorted { $0.partition < $1.partition },
-                error: Self.error("describe topic '\(name)'", topic.err)
+        brokers = Self.elements(metadata.brokers, metadata.broker_cnt)
+            .map { KafkaBrokerDescription(id: $0.id, host: String(cString: $0.host), port: $0.port) }
+            .sorted { $0.id < $1.id }
+        topics = Self.elements(metadata.topics, metadata.topic_cnt)
+            .map(Self.describe)
+            .sorted { $0.name < $1.name }
+        originatingBroker =
+            metadata.orig_broker_name.map { String(cString: $0) } ?? "broker \(metadata.orig_broker_id)"
+    }
+
+    private static func describe(_ topic: rd_kafka_metadata_topic) -> KafkaTopicDescription {
+        let name = String(cString: topic.topic)
+        let partitions = elements(topic.partitions, topic.partition_cnt).map { partition in
+            KafkaPartitionDescription(
+                partition: partition.id,
+                leader: partition.leader,
+                replicas: Array(elements(partition.replicas, partition.replica_cnt)),
+                inSyncReplicas: Array(elements(partition.isrs, partition.isr_cnt)),
+                error: error("describe partition '\(name)'[\(partition.id)]", partition.err),
+                watermarks: nil
             )
         }
-        .sorted { $0.name < $1.name }
-        originatingBroker = metadata.orig_broker_name.map { String(cString: $0) } ?? "broker \(metadata.orig_broker_id)"
+        return KafkaTopicDescription(
+            name: name,
+            partitions: partitions.sorted { $0.partition < $1.partition },
+            error: error("describe topic '\(name)'", topic.err)
+        )
+    }
+
+    private static func elements<Element>(
+        _ start: UnsafeMutablePointer<Element>?,
+        _ count: Int32
+    ) -> UnsafeBufferPointer<Element> {
+        UnsafeBufferPointer(start: start, count: Int(count))
     }
 
     private static func error(_ operation: String, _ code: rd_kafka_resp_err_t) -> KafkaError? {

@@ -68,9 +68,11 @@ public struct KafkaConfiguration: Sendable, Hashable {
 
     /// Returns a copy with `defaults` added for every key the caller did not set.
     func withDefaults(_ defaults: KeyValuePairs<String, String>) -> KafkaConfiguration {
-        var result = KafkaConfiguration(defaults.filter { !contains($0.key) }.map {
-            Property(key: $0.key, value: $0.value)
-        })
+        var result = KafkaConfiguration(
+            defaults.filter { !contains($0.key) }.map {
+                Property(key: $0.key, value: $0.value)
+            }
+        )
         result.properties.append(contentsOf: properties)
         return result
     }

@@ -32,7 +32,10 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// Throws `KafkaError.invalidProperty` for a refused property or a missing `group.id`.
     public init(configuration: KafkaConfiguration, logHandler: KafkaLogHandler? = nil) throws {
         guard let groupID = configuration["group.id"], !groupID.isEmpty else {
-            throw KafkaError.invalidProperty(name: "group.id", reason: "a group consumer needs a group id")
+            throw KafkaError.invalidProperty(
+                name: "group.id",
+                reason: "a group consumer needs a group id"
+            )
         }
         let configuration = configuration.withDefaults([
             "enable.auto.commit": "false",
@@ -61,7 +64,9 @@ public final class KafkaConsumer: @unchecked Sendable {
         for topic in topics {
             list.add(topic: topic, partition: -1, offset: KafkaOffset.invalid)
         }
-        let error = client.withHandle { handle in list.withPointer { rd_kafka_subscribe(handle, $0) } }
+        let error = client.withHandle { handle in
+            list.withPointer { rd_kafka_subscribe(handle, $0) }
+        }
         guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
             let names = topics.map { "'\($0)'" }.joined(separator: ", ")
             throw KafkaError.rdkafka("subscribe to \(names)", error, client: client)
@@ -91,7 +96,9 @@ public final class KafkaConsumer: @unchecked Sendable {
     ) throws {
         let result: Result<Void, any Error>? = pollLock.withLockIfAvailable { isClosed in
             guard !isClosed else {
-                return .failure(KafkaError.rdkafka("poll consumer", RD_KAFKA_RESP_ERR__STATE, reason: "closed"))
+                return .failure(
+                    KafkaError.rdkafka("poll consumer", RD_KAFKA_RESP_ERR__STATE, reason: "closed")
+                )
             }
             return Result {
                 try withRebalanceScope(onRebalance) {
@@ -99,7 +106,9 @@ public final class KafkaConsumer: @unchecked Sendable {
                 }
             }
         }
-        guard let result else { preconditionFailure("KafkaConsumer.poll called from two threads at once") }
+        guard let result else {
+            preconditionFailure("KafkaConsumer.poll called from two threads at once")
+        }
         try result.get()
     }
 
@@ -125,7 +134,11 @@ public final class KafkaConsumer: @unchecked Sendable {
                 try withRebalanceScope(onRebalance) {
                     let error = client.withHandle { rd_kafka_consumer_close($0) }
                     guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
-                        throw KafkaError.rdkafka("close consumer of group '\(groupID)'", error, client: client)
+                        throw KafkaError.rdkafka(
+                            "close consumer of group '\(groupID)'",
+                            error,
+                            client: client
+                        )
                     }
                 }
             }
@@ -150,7 +163,9 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// The rebalance protocol the group settled on, or nil before the first join.
     public var rebalanceProtocol: KafkaRebalanceProtocol? {
         client.withHandle { handle in
-            rd_kafka_rebalance_protocol(handle).flatMap { KafkaRebalanceProtocol(rawValue: String(cString: $0)) }
+            rd_kafka_rebalance_protocol(handle).flatMap {
+                KafkaRebalanceProtocol(rawValue: String(cString: $0))
+            }
         }
     }
 
@@ -180,7 +195,9 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// `enable.auto.commit=true` librdkafka commits them in the background.
     public func storeOffsets(_ offsets: [KafkaTopicPartitionOffset]) throws {
         let list = RDKafkaTopicPartitionList(offsets)
-        let error = client.withHandle { handle in list.withPointer { rd_kafka_offsets_store(handle, $0) } }
+        let error = client.withHandle { handle in
+            list.withPointer { rd_kafka_offsets_store(handle, $0) }
+        }
         if let failure = list.firstError("store offset for", client: client) { throw failure }
         guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
             throw KafkaError.rdkafka("store offsets", error, client: client)
@@ -192,7 +209,9 @@ public final class KafkaConsumer: @unchecked Sendable {
     public func commit(_ offsets: [KafkaTopicPartitionOffset]) throws {
         guard !offsets.isEmpty else { return }
         let list = RDKafkaTopicPartitionList(offsets)
-        let error = client.withHandle { handle in list.withPointer { rd_kafka_commit(handle, $0, 0) } }
+        let error = client.withHandle { handle in
+            list.withPointer { rd_kafka_commit(handle, $0, 0) }
+        }
         if let failure = list.firstError("commit offset for", client: client) { throw failure }
         guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
             throw KafkaError.rdkafka("commit offsets of group '\(groupID)'", error, client: client)
@@ -204,7 +223,11 @@ public final class KafkaConsumer: @unchecked Sendable {
     public func commitStoredOffsets() throws {
         let error = client.withHandle { rd_kafka_commit($0, nil, 0) }
         guard error == RD_KAFKA_RESP_ERR_NO_ERROR || error == RD_KAFKA_RESP_ERR__NO_OFFSET else {
-            throw KafkaError.rdkafka("commit stored offsets of group '\(groupID)'", error, client: client)
+            throw KafkaError.rdkafka(
+                "commit stored offsets of group '\(groupID)'",
+                error,
+                client: client
+            )
         }
     }
 
@@ -220,9 +243,12 @@ public final class KafkaConsumer: @unchecked Sendable {
 
     /// The next offset to be returned by poll for each of `partitions`; partitions without a
     /// position yet (nothing consumed) are left out.
-    public func positions(of partitions: [KafkaTopicPartition]) throws -> [KafkaTopicPartition: Int64] {
+    public func positions(of partitions: [KafkaTopicPartition]) throws -> [KafkaTopicPartition:
+        Int64]
+    {
         let list = RDKafkaTopicPartitionList(partitions)
-        let error = client.withHandle { handle in list.withPointer { rd_kafka_position(handle, $0) } }
+        let error = client.withHandle { handle in list.withPointer { rd_kafka_position(handle, $0) }
+        }
         guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
             throw KafkaError.rdkafka("get positions", error, client: client)
         }
@@ -240,14 +266,22 @@ public final class KafkaConsumer: @unchecked Sendable {
             list.withPointer { rd_kafka_committed(handle, $0, timeout.milliseconds) }
         }
         guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
-            throw KafkaError.rdkafka("fetch committed offsets of group '\(groupID)'", error, client: client)
+            throw KafkaError.rdkafka(
+                "fetch committed offsets of group '\(groupID)'",
+                error,
+                client: client
+            )
         }
-        if let failure = list.firstError("fetch committed offset for", client: client) { throw failure }
+        if let failure = list.firstError("fetch committed offset for", client: client) {
+            throw failure
+        }
         return Self.validOffsets(list)
     }
 
     /// Asks the partition's leader for its current low and high watermarks.
-    public func queryWatermarks(topic: String, partition: Int32, timeout: Duration) throws -> KafkaWatermarks {
+    public func queryWatermarks(topic: String, partition: Int32, timeout: Duration) throws
+        -> KafkaWatermarks
+    {
         try client.queryWatermarks(topic: topic, partition: partition, timeout: timeout)
     }
 
@@ -257,7 +291,9 @@ public final class KafkaConsumer: @unchecked Sendable {
     public func cachedWatermarks(topic: String, partition: Int32) -> KafkaWatermarks? {
         var low: Int64 = KafkaOffset.invalid
         var high: Int64 = KafkaOffset.invalid
-        let error = client.withHandle { rd_kafka_get_watermark_offsets($0, topic, partition, &low, &high) }
+        let error = client.withHandle {
+            rd_kafka_get_watermark_offsets($0, topic, partition, &low, &high)
+        }
         guard error == RD_KAFKA_RESP_ERR_NO_ERROR, high != KafkaOffset.invalid else { return nil }
         return KafkaWatermarks(low: low, high: high)
     }
@@ -265,7 +301,8 @@ public final class KafkaConsumer: @unchecked Sendable {
     private func changeFetching(
         _ partitions: [KafkaTopicPartition],
         operation: String,
-        _ call: (OpaquePointer, UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) -> rd_kafka_resp_err_t
+        _ call: (OpaquePointer, UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) ->
+            rd_kafka_resp_err_t
     ) throws {
         let list = RDKafkaTopicPartitionList(partitions)
         let error = client.withHandle { handle in list.withPointer { call(handle, $0) } }
@@ -277,7 +314,9 @@ public final class KafkaConsumer: @unchecked Sendable {
 
     /// Installs the caller's rebalance handler for the duration of `body`, then rethrows the
     /// first error the handler threw or that applying an assignment raised.
-    private func withRebalanceScope(_ handler: KafkaRebalanceHandler?, _ body: () throws -> Void) throws {
+    private func withRebalanceScope(_ handler: KafkaRebalanceHandler?, _ body: () throws -> Void)
+        throws
+    {
         guard let handler else {
             try run(body, in: RDKafkaRebalanceScope(handler: nil))
             return
@@ -294,7 +333,9 @@ public final class KafkaConsumer: @unchecked Sendable {
         if let error = scope.error { throw error }
     }
 
-    private static func validOffsets(_ list: RDKafkaTopicPartitionList) -> [KafkaTopicPartition: Int64] {
+    private static func validOffsets(_ list: RDKafkaTopicPartitionList) -> [KafkaTopicPartition:
+        Int64]
+    {
         var result: [KafkaTopicPartition: Int64] = [:]
         for element in list.offsets where element.offset >= 0 {
             result[element.topicPartition] = element.offset

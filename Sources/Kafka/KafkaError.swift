@@ -72,7 +72,14 @@ public enum KafkaError: Error, Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .failed(let operation, let code, let reason, let isFatal, let isRetriable, let brokerError):
+        case .failed(
+            let operation,
+            let code,
+            let reason,
+            let isFatal,
+            let isRetriable,
+            let brokerError
+        ):
             var qualifiers = [code.name]
             if isFatal { qualifiers.append("fatal") }
             if isRetriable { qualifiers.append("retriable") }
@@ -133,7 +140,9 @@ extension KafkaError {
         public static let notLeaderForPartition = Code(RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION)
         public static let requestTimedOut = Code(RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT)
         public static let messageSizeTooLarge = Code(RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE)
-        public static let coordinatorNotAvailable = Code(RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE)
+        public static let coordinatorNotAvailable = Code(
+            RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE
+        )
         public static let notCoordinator = Code(RD_KAFKA_RESP_ERR_NOT_COORDINATOR)
         public static let notEnoughReplicas = Code(RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS)
         public static let rebalanceInProgress = Code(RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS)
@@ -143,7 +152,8 @@ extension KafkaError {
         var isBrokerUnavailable: Bool { Code.unavailableCodes.contains(self) }
 
         private static let unavailableCodes: Set<Code> = [
-            .transport, .allBrokersDown, .timedOut, .resolve, .messageTimedOut, .waitingForCoordinator,
+            .transport, .allBrokersDown, .timedOut, .resolve, .messageTimedOut,
+            .waitingForCoordinator,
             .coordinatorNotAvailable, .leaderNotAvailable, .requestTimedOut,
         ]
 
@@ -157,18 +167,23 @@ extension KafkaError {
         private static let retriableCodes: Set<Int32> = Set(
             [
                 RD_KAFKA_RESP_ERR__TRANSPORT, RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN,
-                RD_KAFKA_RESP_ERR__TIMED_OUT, RD_KAFKA_RESP_ERR__QUEUE_FULL, RD_KAFKA_RESP_ERR__RESOLVE,
+                RD_KAFKA_RESP_ERR__TIMED_OUT, RD_KAFKA_RESP_ERR__QUEUE_FULL,
+                RD_KAFKA_RESP_ERR__RESOLVE,
                 RD_KAFKA_RESP_ERR__WAIT_COORD, RD_KAFKA_RESP_ERR__MSG_TIMED_OUT,
                 RD_KAFKA_RESP_ERR__TIMED_OUT_QUEUE, RD_KAFKA_RESP_ERR_INVALID_MSG,
                 RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART, RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE,
                 RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION, RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
                 RD_KAFKA_RESP_ERR_NETWORK_EXCEPTION, RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS,
                 RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE, RD_KAFKA_RESP_ERR_NOT_COORDINATOR,
-                RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND,
+                RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS,
+                RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND,
                 RD_KAFKA_RESP_ERR_KAFKA_STORAGE_ERROR, RD_KAFKA_RESP_ERR_FETCH_SESSION_ID_NOT_FOUND,
-                RD_KAFKA_RESP_ERR_INVALID_FETCH_SESSION_EPOCH, RD_KAFKA_RESP_ERR_OFFSET_NOT_AVAILABLE,
-                RD_KAFKA_RESP_ERR_PREFERRED_LEADER_NOT_AVAILABLE, RD_KAFKA_RESP_ERR_UNSTABLE_OFFSET_COMMIT,
-                RD_KAFKA_RESP_ERR_THROTTLING_QUOTA_EXCEEDED, RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS,
+                RD_KAFKA_RESP_ERR_INVALID_FETCH_SESSION_EPOCH,
+                RD_KAFKA_RESP_ERR_OFFSET_NOT_AVAILABLE,
+                RD_KAFKA_RESP_ERR_PREFERRED_LEADER_NOT_AVAILABLE,
+                RD_KAFKA_RESP_ERR_UNSTABLE_OFFSET_COMMIT,
+                RD_KAFKA_RESP_ERR_THROTTLING_QUOTA_EXCEEDED,
+                RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS,
             ].map(\.rawValue)
         )
     }

@@ -9,4 +9,5 @@
 ///
 /// Besides librdkafka's log lines, client error events (`error_cb`) arrive here with the
 /// facility "ERROR", at level 3 when fatal and 4 otherwise, because librdkafka retries them.
-public typealias KafkaLogHandler = @Sendable (_ level: Int32, _ facility: String, _ message: String) -> Void
+public typealias KafkaLogHandler =
+    @Sendable (_ level: Int32, _ facility: String, _ message: String) -> Void

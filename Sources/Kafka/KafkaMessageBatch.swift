@@ -44,7 +44,10 @@ public final class KafkaMessageBatch: RandomAccessCollection {
 
     /// The message at `position`, valid until the batch is refilled or released.
     public subscript(position: Int) -> KafkaMessage {
-        precondition(position >= 0 && position < messageCount, "message index \(position) out of range")
+        precondition(
+            position >= 0 && position < messageCount,
+            "message index \(position) out of range"
+        )
         return KafkaMessage(messages[position]!)
     }
 
@@ -64,7 +67,11 @@ public final class KafkaMessageBatch: RandomAccessCollection {
     func fill(from queue: RDKafkaQueue, maxMessages: Int, timeout: Duration) throws {
         release()
         client = queue.client
-        let received = try queue.consume(into: messages, capacity: Swift.min(maxMessages, capacity), timeout: timeout)
+        let received = try queue.consume(
+            into: messages,
+            capacity: Swift.min(maxMessages, capacity),
+            timeout: timeout
+        )
         for index in 0..<received {
             let message = messages[index]!
             if message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR {
@@ -74,15 +81,27 @@ public final class KafkaMessageBatch: RandomAccessCollection {
             }
             defer { rd_kafka_message_destroy(message) }
             let source = message.pointee.rkt.map {
-                KafkaTopicPartition(topic: String(cString: rd_kafka_topic_name($0)), partition: message.pointee.partition)
+                KafkaTopicPartition(
+                    topic: String(cString: rd_kafka_topic_name($0)),
+                    partition: message.pointee.partition
+                )
             }
             if message.pointee.err == RD_KAFKA_RESP_ERR__PARTITION_EOF, let source {
-                partitionsAtEnd.append(KafkaTopicPartitionOffset(source, offset: message.pointee.offset))
+                partitionsAtEnd.append(
+                    KafkaTopicPartitionOffset(source, offset: message.pointee.offset)
+                )
                 continue
             }
             let operation = source.map { "consume from \($0)" } ?? "consume"
             let reason = rd_kafka_message_errstr(message).map { String(cString: $0) }
-            errors.append(KafkaError.rdkafka(operation, message.pointee.err, reason: reason, client: queue.client))
+            errors.append(
+                KafkaError.rdkafka(
+                    operation,
+                    message.pointee.err,
+                    reason: reason,
+                    client: queue.client
+                )
+            )
         }
         if let fatal = errors.first(where: \.isFatal) { throw fatal }
     }
@@ -109,6 +128,12 @@ public struct KafkaMessage {
     }
 
     public var topic: String { String(cString: rd_kafka_topic_name(message.pointee.rkt)) }
+
+    /// The message's topic as an identity that compares without reading the name (no `String`
+    /// is built): equal for two messages of one client exactly when their topics are the same.
+    /// Compare identities only of messages that a batch still holds; once every message of a
+    /// topic is released, librdkafka may reuse the topic object for another name.
+    public var topicIdentity: KafkaTopicIdentity { KafkaTopicIdentity(message.pointee.rkt) }
     public var partition: Int32 { message.pointee.partition }
     public var offset: Int64 { message.pointee.offset }
 
@@ -118,12 +143,16 @@ public struct KafkaMessage {
 
     /// The key's bytes, or nil for a message without a key.
     public var key: UnsafeRawBufferPointer? {
-        message.pointee.key.map { UnsafeRawBufferPointer(start: $0, count: message.pointee.key_len) }
+        message.pointee.key.map {
+            UnsafeRawBufferPointer(start: $0, count: message.pointee.key_len)
+        }
     }
 
     /// The value's bytes, or nil for a null value (a tombstone).
     public var value: UnsafeRawBufferPointer? {
-        message.pointee.payload.map { UnsafeRawBufferPointer(start: $0, count: message.pointee.len) }
+        message.pointee.payload.map {
+            UnsafeRawBufferPointer(start: $0, count: message.pointee.len)
+        }
     }
 
     /// The message timestamp in milliseconds since the Unix epoch, or nil when there is none.
@@ -140,7 +169,9 @@ public struct KafkaMessage {
         var name: UnsafePointer<CChar>?
         var value: UnsafeRawPointer?
         var size = 0
-        while rd_kafka_header_get_all(headers, index, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
+        while rd_kafka_header_get_all(headers, index, &name, &value, &size)
+            == RD_KAFKA_RESP_ERR_NO_ERROR
+        {
             let bytes = value.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) }
             result.append(KafkaHeader(name: name.map { String(cString: $0) } ?? "", value: bytes))
             index += 1
@@ -154,7 +185,8 @@ public struct KafkaMessage {
         guard let headers = parsedHeaders else { return nil }
         var value: UnsafeRawPointer?
         var size = 0
-        guard rd_kafka_header_get_last(headers, name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR else {
+        guard rd_kafka_header_get_last(headers, name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR
+        else {
             return nil
         }
         return value.map { UnsafeRawBufferPointer(start: $0, count: size) }
@@ -163,7 +195,19 @@ public struct KafkaMessage {
     // librdkafka parses headers on first access and keeps them with the message.
     private var parsedHeaders: OpaquePointer? {
         var headers: OpaquePointer?
-        guard rd_kafka_message_headers(message, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR else { return nil }
+        guard rd_kafka_message_headers(message, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            return nil
+        }
         return headers
+    }
+}
+
+/// Which topic a consumed message belongs to, as librdkafka's topic object identifies it; see
+/// `KafkaMessage.topicIdentity` for how long an identity stays meaningful.
+public struct KafkaTopicIdentity: Hashable, Sendable {
+    private let address: UInt
+
+    init(_ topic: OpaquePointer?) {
+        address = UInt(bitPattern: topic)
     }
 }

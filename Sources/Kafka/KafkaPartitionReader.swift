@@ -68,7 +68,9 @@ public final class KafkaPartitionReader: @unchecked Sendable {
     /// Fills `batch` with up to `maxMessages` records of the partition, waiting up to `timeout`
     /// for the first; records at or past `endOffset` are dropped. Returns at once, with an empty
     /// batch, once the reader is finished.
-    public func read(into batch: KafkaMessageBatch, maxMessages: Int = .max, timeout: Duration) throws {
+    public func read(into batch: KafkaMessageBatch, maxMessages: Int = .max, timeout: Duration)
+        throws
+    {
         let result: Result<Void, any Error>? = readLock.withLockIfAvailable { _ in
             Result {
                 guard !isFinished else {
@@ -84,11 +86,15 @@ public final class KafkaPartitionReader: @unchecked Sendable {
                 }
                 if let last = batch.last {
                     next.store(last.offset + 1, ordering: .relaxed)
-                    if let endOffset, last.offset + 1 >= endOffset { finished.store(true, ordering: .relaxed) }
+                    if let endOffset, last.offset + 1 >= endOffset {
+                        finished.store(true, ordering: .relaxed)
+                    }
                 }
             }
         }
-        guard let result else { preconditionFailure("KafkaPartitionReader.read called from two threads at once") }
+        guard let result else {
+            preconditionFailure("KafkaPartitionReader.read called from two threads at once")
+        }
         try result.get()
     }
 

@@ -87,8 +87,13 @@ public final class KafkaProduceBatch {
         let keyStart = copy(key)
         reserve(maximumValueCount)
         let valueStart = arenaUsed
-        let used = try write(UnsafeMutableRawBufferPointer(start: arena + valueStart, count: maximumValueCount))
-        precondition(used >= 0 && used <= maximumValueCount, "value writer used \(used) of \(maximumValueCount) bytes")
+        let used = try write(
+            UnsafeMutableRawBufferPointer(start: arena + valueStart, count: maximumValueCount)
+        )
+        precondition(
+            used >= 0 && used <= maximumValueCount,
+            "value writer used \(used) of \(maximumValueCount) bytes"
+        )
         arenaUsed += used
         entries[count] = Entry(
             keyStart: keyStart,

@@ -68,15 +68,24 @@ public final class KafkaProducer: Sendable {
                 add(RD_KAFKA_VTYPE_MSGFLAGS, .init(i: RD_KAFKA_MSG_F_COPY))
                 add(RD_KAFKA_VTYPE_OPAQUE, .init(ptr: UnsafeMutableRawPointer(bitPattern: tag)))
                 if let key {
-                    add(RD_KAFKA_VTYPE_KEY, .init(mem: .init(ptr: .init(mutating: key.baseAddress), size: key.count)))
+                    add(
+                        RD_KAFKA_VTYPE_KEY,
+                        .init(mem: .init(ptr: .init(mutating: key.baseAddress), size: key.count))
+                    )
                 }
                 if let value {
-                    add(RD_KAFKA_VTYPE_VALUE, .init(mem: .init(ptr: .init(mutating: value.baseAddress), size: value.count)))
+                    add(
+                        RD_KAFKA_VTYPE_VALUE,
+                        .init(
+                            mem: .init(ptr: .init(mutating: value.baseAddress), size: value.count)
+                        )
+                    )
                 }
                 if let headerList { add(RD_KAFKA_VTYPE_HEADERS, .init(headers: headerList)) }
                 return retryingWhileQueueFull {
                     client.withHandle { handle in
-                        guard let failure = rd_kafka_produceva(handle, fields.baseAddress, count) else {
+                        guard let failure = rd_kafka_produceva(handle, fields.baseAddress, count)
+                        else {
                             return RD_KAFKA_RESP_ERR_NO_ERROR
                         }
                         defer { rd_kafka_error_destroy(failure) }
@@ -104,7 +113,14 @@ public final class KafkaProducer: Sendable {
     ) throws {
         try Self.withOptionalBytes(key) { key in
             try Self.withOptionalBytes(value) { value in
-                try send(topic: topic, partition: partition, key: key, value: value, headers: headers, tag: tag)
+                try send(
+                    topic: topic,
+                    partition: partition,
+                    key: key,
+                    value: value,
+                    headers: headers,
+                    tag: tag
+                )
             }
         }
     }
@@ -125,7 +141,13 @@ public final class KafkaProducer: Sendable {
                 let pending = UnsafeMutableBufferPointer(rebasing: messages[start...])
                 let flags = RD_KAFKA_MSG_F_COPY | RD_KAFKA_MSG_F_PARTITION
                 let enqueued = handle.withPointer { topic in
-                    rd_kafka_produce_batch(topic, -1, flags, pending.baseAddress, Int32(pending.count))
+                    rd_kafka_produce_batch(
+                        topic,
+                        -1,
+                        flags,
+                        pending.baseAddress,
+                        Int32(pending.count)
+                    )
                 }
                 guard Int(enqueued) < pending.count else {
                     start = messages.count
@@ -133,7 +155,10 @@ public final class KafkaProducer: Sendable {
                 }
                 // Without another thread polling, the queue stays full once it is, so the refused
                 // messages are a suffix; the next attempt starts at the first of them.
-                guard let refused = pending.firstIndex(where: { $0.err != RD_KAFKA_RESP_ERR_NO_ERROR }) else {
+                guard
+                    let refused = pending.firstIndex(where: { $0.err != RD_KAFKA_RESP_ERR_NO_ERROR }
+                    )
+                else {
                     return RD_KAFKA_RESP_ERR__FAIL
                 }
                 start += refused
@@ -182,7 +207,9 @@ public final class KafkaProducer: Sendable {
     public var firstDeliveryError: KafkaError? { client.callbacks.firstDeliveryError }
 
     /// Asks the partition's leader for its current low and high watermarks.
-    public func queryWatermarks(topic: String, partition: Int32, timeout: Duration) throws -> KafkaWatermarks {
+    public func queryWatermarks(topic: String, partition: Int32, timeout: Duration) throws
+        -> KafkaWatermarks
+    {
         try client.queryWatermarks(topic: topic, partition: partition, timeout: timeout)
     }
 
@@ -191,7 +218,9 @@ public final class KafkaProducer: Sendable {
 
     /// Calls `attempt` until it stops failing with QUEUE_FULL, serving delivery reports in
     /// between so that space frees up, or until `queueFullTimeout` has passed.
-    private func retryingWhileQueueFull(_ attempt: () -> rd_kafka_resp_err_t) -> rd_kafka_resp_err_t {
+    private func retryingWhileQueueFull(
+        _ attempt: () -> rd_kafka_resp_err_t
+    ) -> rd_kafka_resp_err_t {
         var deadline: ContinuousClock.Instant?
         while true {
             let error = attempt()

@@ -82,7 +82,8 @@ extension RDKafkaCallbacks {
 
         let event = KafkaRebalance(
             kind: kind,
-            partitions: RDKafkaTopicPartitionList.offsets(of: partitions).map(\.topicPartition).sorted(),
+            partitions: RDKafkaTopicPartitionList.offsets(of: partitions).map(\.topicPartition)
+                .sorted(),
             rebalanceProtocol: isCooperative ? .cooperative : .eager
         )
         var startOffsets: [KafkaTopicPartition: Int64] = [:]
@@ -113,14 +114,18 @@ extension RDKafkaCallbacks {
             }
         case (.assigned, false):
             let failure = rd_kafka_assign(handle, partitions)
-            if failure != RD_KAFKA_RESP_ERR_NO_ERROR { report(KafkaError.rdkafka(operation, failure)) }
+            if failure != RD_KAFKA_RESP_ERR_NO_ERROR {
+                report(KafkaError.rdkafka(operation, failure))
+            }
         case (_, true):
             if let failure = rd_kafka_incremental_unassign(handle, partitions) {
                 report(KafkaError.consuming(operation, failure))
             }
         case (_, false):
             let failure = rd_kafka_assign(handle, nil)
-            if failure != RD_KAFKA_RESP_ERR_NO_ERROR { report(KafkaError.rdkafka(operation, failure)) }
+            if failure != RD_KAFKA_RESP_ERR_NO_ERROR {
+                report(KafkaError.rdkafka(operation, failure))
+            }
         }
     }
 

@@ -34,8 +34,15 @@ public final class MockCluster: @unchecked Sendable {
             configuration: KafkaConfiguration(["log_level": "4"]),
             callbacks: RDKafkaCallbacks(logHandler: logHandler)
         )
-        guard let cluster = client.withHandle({ rd_kafka_mock_cluster_new($0, Int32(clamping: brokerCount)) }) else {
-            throw KafkaError.rdkafka("start a mock cluster of \(brokerCount) brokers", rd_kafka_last_error())
+        guard
+            let cluster = client.withHandle({
+                rd_kafka_mock_cluster_new($0, Int32(clamping: brokerCount))
+            })
+        else {
+            throw KafkaError.rdkafka(
+                "start a mock cluster of \(brokerCount) brokers",
+                rd_kafka_last_error()
+            )
         }
         self.cluster = cluster
         self.brokerCount = brokerCount
@@ -47,8 +54,15 @@ public final class MockCluster: @unchecked Sendable {
     }
 
     /// Creates a topic; creating one that exists fails with TOPIC_ALREADY_EXISTS.
-    public func createTopic(_ name: String, partitions: Int32, replicationFactor: Int32 = 1) throws {
-        try check("create topic '\(name)'", rd_kafka_mock_topic_create(cluster, name, partitions, replicationFactor))
+    public func createTopic(
+        _ name: String,
+        partitions: Int32,
+        replicationFactor: Int32 = 1
+    ) throws {
+        try check(
+            "create topic '\(name)'",
+            rd_kafka_mock_topic_create(cluster, name, partitions, replicationFactor)
+        )
     }
 
     /// Disconnects broker `id` (or every broker for -1) and refuses new connections, without
@@ -64,7 +78,10 @@ public final class MockCluster: @unchecked Sendable {
 
     /// Delays every response of broker `id` (or of all for -1) by `delay`: a slow broker.
     public func setRoundTripTime(_ delay: Duration, broker id: Int32) throws {
-        try check("set round-trip time of broker \(id)", rd_kafka_mock_broker_set_rtt(cluster, id, delay.milliseconds))
+        try check(
+            "set round-trip time of broker \(id)",
+            rd_kafka_mock_broker_set_rtt(cluster, id, delay.milliseconds)
+        )
     }
 
     /// Makes broker `id` the leader of a partition (-1: no leader); creates the topic if needed.
@@ -78,7 +95,12 @@ public final class MockCluster: @unchecked Sendable {
     public func pushRequestErrors(_ apiKey: ApiKey, _ errors: [KafkaError.Code]) {
         let codes = errors.map(\.cValue)
         codes.withUnsafeBufferPointer {
-            rd_kafka_mock_push_request_errors_array(cluster, apiKey.rawValue, $0.count, $0.baseAddress)
+            rd_kafka_mock_push_request_errors_array(
+                cluster,
+                apiKey.rawValue,
+                $0.count,
+                $0.baseAddress
+            )
         }
     }
 
@@ -93,7 +115,9 @@ public final class MockCluster: @unchecked Sendable {
     }
 
     private func check(_ operation: String, _ error: rd_kafka_resp_err_t) throws {
-        guard error == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError.rdkafka(operation, error) }
+        guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw KafkaError.rdkafka(operation, error)
+        }
     }
 }
 

@@ -14,7 +14,13 @@ struct ConfigurationTests {
         let problems = configuration.validate()
         #expect(problems.count == 2)
         guard problems.count == 2 else { return }
-        #expect(problems[0] == .invalidProperty(name: "no.such.property", reason: "No such configuration property: \"no.such.property\""))
+        #expect(
+            problems[0]
+                == .invalidProperty(
+                    name: "no.such.property",
+                    reason: "No such configuration property: \"no.such.property\""
+                )
+        )
         guard case .invalidProperty(let name, let reason) = problems[1] else {
             Issue.record("expected an invalid property, got \(problems[1])")
             return
@@ -23,7 +29,10 @@ struct ConfigurationTests {
         // the error keeps the key the operator wrote.
         #expect(name == "acks")
         #expect(reason == "Invalid value for configuration property \"request.required.acks\"")
-        #expect("\(problems[0])" == "Failed to set Kafka property 'no.such.property': No such configuration property: \"no.such.property\"")
+        #expect(
+            "\(problems[0])"
+                == "Failed to set Kafka property 'no.such.property': No such configuration property: \"no.such.property\""
+        )
         #expect(KafkaConfiguration(["linger.ms": "5"]).validate().isEmpty)
     }
 
@@ -47,18 +56,25 @@ struct ConfigurationTests {
             return name == "linger.ms"
         }
         #expect {
-            _ = try KafkaConsumer(configuration: KafkaConfiguration(["bootstrap.servers": "127.0.0.1:1"]))
+            _ = try KafkaConsumer(
+                configuration: KafkaConfiguration(["bootstrap.servers": "127.0.0.1:1"])
+            )
         } throws: { error in
-            "\(error)" == "Failed to set Kafka property 'group.id': a group consumer needs a group id"
+            "\(error)"
+                == "Failed to set Kafka property 'group.id': a group consumer needs a group id"
         }
     }
 
     @Test("a combination librdkafka refuses fails with its reason")
     func clientCreationFailsOnConflict() {
         #expect {
-            _ = try KafkaProducer(configuration: KafkaConfiguration(["enable.idempotence": "true", "acks": "1"]))
+            _ = try KafkaProducer(
+                configuration: KafkaConfiguration(["enable.idempotence": "true", "acks": "1"])
+            )
         } throws: { error in
-            guard let error = error as? KafkaError, case .failed(let operation, _, let reason, _, _, _) = error else {
+            guard let error = error as? KafkaError,
+                case .failed(let operation, _, let reason, _, _, _) = error
+            else {
                 return false
             }
             return operation == "create Kafka producer" && reason.contains("acks")

@@ -22,7 +22,10 @@ struct ConsumerGroupTests {
         let settings = Self.groupSettings("resume")
         let partition = KafkaTopicPartition(topic: "jobs", partition: 0)
 
-        let first = try KafkaConsumer(configuration: test.configuration(settings), logHandler: test.log.handler)
+        let first = try KafkaConsumer(
+            configuration: test.configuration(settings),
+            logHandler: test.log.handler
+        )
         try first.subscribe(to: ["jobs"])
         let batch = KafkaMessageBatch(capacity: 100)
         var processed: [Int64] = []
@@ -35,8 +38,13 @@ struct ConsumerGroupTests {
         #expect(processed == Array(0..<8))
         #expect(first.isClosed)
 
-        let second = try KafkaConsumer(configuration: test.configuration(settings), logHandler: test.log.handler)
-        #expect(try second.committedOffsets(of: [partition], timeout: .seconds(10)) == [partition: 8])
+        let second = try KafkaConsumer(
+            configuration: test.configuration(settings),
+            logHandler: test.log.handler
+        )
+        #expect(
+            try second.committedOffsets(of: [partition], timeout: .seconds(10)) == [partition: 8]
+        )
         try second.subscribe(to: ["jobs"])
         var resumed: [Int64] = []
         try poll(second, into: batch, until: { !resumed.isEmpty }) { resumed.append($0.offset) }
@@ -46,12 +54,20 @@ struct ConsumerGroupTests {
         try second.close()
     }
 
-    @Test("two members split four partitions and the one that stays takes all when the other leaves")
+    @Test(
+        "two members split four partitions and the one that stays takes all when the other leaves"
+    )
     func rebalanceWhenMemberLeaves() throws {
         let test = try TestCluster(topics: ["work": 4])
         let settings = Self.groupSettings("split")
-        let stayer = try KafkaConsumer(configuration: test.configuration(settings), logHandler: test.log.handler)
-        let leaver = try KafkaConsumer(configuration: test.configuration(settings), logHandler: test.log.handler)
+        let stayer = try KafkaConsumer(
+            configuration: test.configuration(settings),
+            logHandler: test.log.handler
+        )
+        let leaver = try KafkaConsumer(
+            configuration: test.configuration(settings),
+            logHandler: test.log.handler
+        )
         try stayer.subscribe(to: ["work"])
         try leaver.subscribe(to: ["work"])
 
@@ -61,8 +77,12 @@ struct ConsumerGroupTests {
         let deadline = ContinuousClock.now + .seconds(30)
         var owned: ([KafkaTopicPartition], [KafkaTopicPartition]) = ([], [])
         while owned.0.count != 2 || owned.1.count != 2, ContinuousClock.now < deadline {
-            try stayer.poll(into: batch, timeout: .milliseconds(50)) { stayerEvents.append($0); return [:] }
-            try leaver.poll(into: batch, timeout: .milliseconds(50)) { leaverEvents.append($0); return [:] }
+            try stayer.poll(into: batch, timeout: .milliseconds(50)) {
+                stayerEvents.append($0); return [:]
+            }
+            try leaver.poll(into: batch, timeout: .milliseconds(50)) {
+                leaverEvents.append($0); return [:]
+            }
             owned = (try stayer.assignment(), try leaver.assignment())
         }
         #expect(owned.0.count == 2 && owned.1.count == 2)
@@ -70,7 +90,9 @@ struct ConsumerGroupTests {
         #expect(stayer.rebalanceProtocol == .eager)
 
         var revoked: [KafkaRebalance] = []
-        try leaver.close { revoked.append($0); return [:] }
+        try leaver.close {
+            revoked.append($0); return [:]
+        }
         #expect(revoked.map(\.kind) == [.revoked])
         #expect(revoked.first?.partitions == owned.1)
 
@@ -91,7 +113,9 @@ struct ConsumerGroupTests {
         try stayer.close()
     }
 
-    @Test("with the cooperative protocol a leaving member's partitions are added to the stayer, not reshuffled")
+    @Test(
+        "with the cooperative protocol a leaving member's partitions are added to the stayer, not reshuffled"
+    )
     func cooperativeRebalance() throws {
         let test = try TestCluster(topics: ["flow": 4])
         var settings = test.configuration(Self.groupSettings("cooperative"))
@@ -113,7 +137,9 @@ struct ConsumerGroupTests {
         #expect(stayer.rebalanceProtocol == .cooperative)
 
         var revoked: [KafkaRebalance] = []
-        try leaver.close { revoked.append($0); return [:] }
+        try leaver.close {
+            revoked.append($0); return [:]
+        }
         #expect(revoked.map(\.kind) == [.revoked])
         #expect(revoked.first?.partitions == owned.1)
 
@@ -153,7 +179,9 @@ struct ConsumerGroupTests {
             into: KafkaMessageBatch(capacity: 50),
             until: { firstOffsets.count == 2 },
             onMessage: { message in
-                if firstOffsets[message.partition] == nil { firstOffsets[message.partition] = message.offset }
+                if firstOffsets[message.partition] == nil {
+                    firstOffsets[message.partition] = message.offset
+                }
             },
             onRebalance: { rebalance in
                 assigned += rebalance.partitions
@@ -162,7 +190,9 @@ struct ConsumerGroupTests {
         )
         #expect(assigned.count == 2)
         #expect(firstOffsets == [0: 7, 1: 0])
-        let position = try consumer.positions(of: assigned)[KafkaTopicPartition(topic: "replay", partition: 0)]
+        let position = try consumer.positions(of: assigned)[
+            KafkaTopicPartition(topic: "replay", partition: 0)
+        ]
         #expect(position.map { (8...10).contains($0) } == true)
         try consumer.close()
     }

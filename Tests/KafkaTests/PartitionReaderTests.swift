@@ -31,6 +31,8 @@ struct PartitionReaderTests {
 
         try reader.read(into: batch, timeout: .milliseconds(10))
         #expect(batch.isEmpty)
-        #expect(try reader.queryWatermarks(timeout: .seconds(5)) == KafkaWatermarks(low: 0, high: 20))
+        #expect(
+            try reader.queryWatermarks(timeout: .seconds(5)) == KafkaWatermarks(low: 0, high: 20)
+        )
     }
 }

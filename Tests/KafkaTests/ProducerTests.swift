@@ -13,7 +13,9 @@ struct ProducerTests {
             partition: 1,
             key: Array("user-7".utf8),
             value: Array("clicked".utf8),
-            headers: [KafkaHeader(name: "source", text: "web"), KafkaHeader(name: "empty", value: nil)]
+            headers: [
+                KafkaHeader(name: "source", text: "web"), KafkaHeader(name: "empty", value: nil),
+            ]
         )
         try producer.send(topic: "events", partition: 1, key: [UInt8]?.none, value: nil)
         try producer.flush(timeout: .seconds(10))
@@ -31,7 +33,9 @@ struct ProducerTests {
         while !reader.isFinished && ContinuousClock.now < deadline {
             try reader.read(into: batch, timeout: .milliseconds(200))
             for message in batch {
-                let source = message.header(named: "source").map { String(decoding: $0, as: UTF8.self) }
+                let source = message.header(named: "source").map {
+                    String(decoding: $0, as: UTF8.self)
+                }
                 seen.append((message.keyText, message.valueText, message.headers, source))
             }
         }
@@ -39,7 +43,11 @@ struct ProducerTests {
         #expect(seen.count == 2)
         #expect(seen.first?.0 == "user-7")
         #expect(seen.first?.1 == "clicked")
-        #expect(seen.first?.2 == [KafkaHeader(name: "source", text: "web"), KafkaHeader(name: "empty", value: nil)])
+        #expect(
+            seen.first?.2 == [
+                KafkaHeader(name: "source", text: "web"), KafkaHeader(name: "empty", value: nil),
+            ]
+        )
         #expect(seen.first?.3 == "web")
         #expect(seen.last?.0 == nil)
         #expect(seen.last?.1 == nil)
@@ -56,14 +64,22 @@ struct ProducerTests {
             deliveryHandler: { report in reports.withLock { $0.append(report) } }
         )
         for index in 0..<5 {
-            try producer.send(topic: "reports", partition: 0, key: nil, value: [UInt8(index)], tag: UInt(100 + index))
+            try producer.send(
+                topic: "reports",
+                partition: 0,
+                key: nil,
+                value: [UInt8(index)],
+                tag: UInt(100 + index)
+            )
         }
         try producer.flush(timeout: .seconds(10))
 
         let delivered = reports.withLock { $0 }
         #expect(delivered.map(\.tag) == [100, 101, 102, 103, 104])
         #expect(delivered.map(\.offset) == [0, 1, 2, 3, 4])
-        #expect(delivered.allSatisfy { $0.error == nil && $0.topic == "reports" && $0.partition == 0 })
+        #expect(
+            delivered.allSatisfy { $0.error == nil && $0.topic == "reports" && $0.partition == 0 }
+        )
         #expect(producer.deliveredCount == 5)
         #expect(producer.failedDeliveryCount == 0)
         #expect(producer.outstandingCount == 0)
@@ -81,7 +97,12 @@ struct ProducerErrorTests {
             [.notLeaderForPartition, .transport, .requestTimedOut, .notEnoughReplicas]
         )
         for index in 0..<10 {
-            try producer.send(topic: "ledger", partition: 0, key: nil, value: Array("v\(index)".utf8))
+            try producer.send(
+                topic: "ledger",
+                partition: 0,
+                key: nil,
+                value: Array("v\(index)".utf8)
+            )
         }
         try producer.flush(timeout: .seconds(20))
         #expect(producer.deliveredCount == 10)
@@ -93,7 +114,9 @@ struct ProducerErrorTests {
             partition: 0,
             startOffset: KafkaOffset.beginning
         )
-        #expect(try reader.queryWatermarks(timeout: .seconds(5)) == KafkaWatermarks(low: 0, high: 10))
+        #expect(
+            try reader.queryWatermarks(timeout: .seconds(5)) == KafkaWatermarks(low: 0, high: 10)
+        )
         let batch = KafkaMessageBatch(capacity: 100)
         var values: [String] = []
         let deadline = ContinuousClock.now + .seconds(10)
@@ -130,7 +153,8 @@ struct ProducerErrorTests {
         } throws: { error in
             guard let error = error as? KafkaError else { return false }
             return error.code == .queueFull && error.isRetriable
-                && "\(error)" == "Failed to produce to 'stuck'[0]: Local: Queue full (_QUEUE_FULL, retriable)"
+                && "\(error)"
+                    == "Failed to produce to 'stuck'[0]: Local: Queue full (_QUEUE_FULL, retriable)"
         }
         #expect {
             try producer.flush(timeout: .milliseconds(100))
@@ -139,7 +163,9 @@ struct ProducerErrorTests {
         }
     }
 
-    @Test("a bulk batch spread over partitions is delivered and counted without per-message callbacks")
+    @Test(
+        "a bulk batch spread over partitions is delivered and counted without per-message callbacks"
+    )
     func bulkBatch() throws {
         let test = try TestCluster(topics: ["bulk": 3])
         let producer = try test.producer(["compression.codec": "lz4"])
@@ -150,7 +176,9 @@ struct ProducerErrorTests {
             let key: [UInt8] = Array("\(row % 2)".utf8)
             let value = Array("row \(row) with a value longer than the first arena guess".utf8)
             key.withUnsafeBytes { key in
-                value.withUnsafeBytes { value in batch.append(key: key, value: value, partition: partition) }
+                value.withUnsafeBytes { value in
+                    batch.append(key: key, value: value, partition: partition)
+                }
             }
             written[Int(partition)] += 1
             if batch.isFull { try producer.send(batch, topic: "bulk") }
@@ -162,7 +190,11 @@ struct ProducerErrorTests {
         #expect(producer.deliveredCount == 1000)
         #expect(producer.failedDeliveryCount == 0)
         for partition in 0..<3 {
-            let marks = try producer.queryWatermarks(topic: "bulk", partition: Int32(partition), timeout: .seconds(5))
+            let marks = try producer.queryWatermarks(
+                topic: "bulk",
+                partition: Int32(partition),
+                timeout: .seconds(5)
+            )
             #expect(marks.high == Int64(written[partition]))
         }
         let reader = try KafkaPartitionReader(

@@ -46,11 +46,16 @@ final class RDKafkaCallbacks: @unchecked Sendable {
     func install(on conf: OpaquePointer, delivery: Bool, rebalance: Bool) {
         rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(self).toOpaque())
         rd_kafka_conf_set_log_cb(conf) { handle, level, facility, message in
-            guard let handle, let callbacks = RDKafkaCallbacks.of(rd_kafka_opaque(handle)) else { return }
+            guard let handle, let callbacks = RDKafkaCallbacks.of(rd_kafka_opaque(handle)) else {
+                return
+            }
             callbacks.log(level: level, facility: facility, message: message)
         }
         rd_kafka_conf_set_error_cb(conf) { _, error, reason, opaque in
-            RDKafkaCallbacks.of(opaque)?.clientError(rd_kafka_resp_err_t(rawValue: error), reason: reason)
+            RDKafkaCallbacks.of(opaque)?.clientError(
+                rd_kafka_resp_err_t(rawValue: error),
+                reason: reason
+            )
         }
         if delivery {
             rd_kafka_conf_set_dr_msg_cb(conf) { handle, message, opaque in
@@ -61,7 +66,11 @@ final class RDKafkaCallbacks: @unchecked Sendable {
         if rebalance {
             rd_kafka_conf_set_rebalance_cb(conf) { handle, error, partitions, opaque in
                 guard let handle, let partitions else { return }
-                RDKafkaCallbacks.of(opaque)?.rebalance(handle: handle, error: error, partitions: partitions)
+                RDKafkaCallbacks.of(opaque)?.rebalance(
+                    handle: handle,
+                    error: error,
+                    partitions: partitions
+                )
             }
         }
     }
@@ -70,7 +79,11 @@ final class RDKafkaCallbacks: @unchecked Sendable {
         opaque.map { Unmanaged<RDKafkaCallbacks>.fromOpaque($0).takeUnretainedValue() }
     }
 
-    private func log(level: Int32, facility: UnsafePointer<CChar>?, message: UnsafePointer<CChar>?) {
+    private func log(
+        level: Int32,
+        facility: UnsafePointer<CChar>?,
+        message: UnsafePointer<CChar>?
+    ) {
         let facility = facility.map { String(cString: $0) } ?? ""
         let message = message.map { String(cString: $0) } ?? ""
         // Connection failures are logged as FAIL at LOG_ERR or LOG_WARNING; they name the broker,
@@ -104,9 +117,13 @@ final class RDKafkaCallbacks: @unchecked Sendable {
         let partition = message.pointee.partition
         var failure: KafkaError?
         if error != RD_KAFKA_RESP_ERR_NO_ERROR {
-            let destination = partition >= 0 ? "\(KafkaTopicPartition(topic: topic, partition: partition))" : "'\(topic)'"
+            let destination =
+                partition >= 0
+                ? "\(KafkaTopicPartition(topic: topic, partition: partition))" : "'\(topic)'"
             let operation = "deliver message to \(destination)"
-            let fatal = KafkaError.Code(error) == .fatal ? KafkaError.fatalError(operation, handle: handle) : nil
+            let fatal =
+                KafkaError.Code(error) == .fatal
+                ? KafkaError.fatalError(operation, handle: handle) : nil
             let reported = fatal ?? KafkaError.rdkafka(operation, error)
             recorded.withLock { recorded in
                 if recorded.firstDeliveryError == nil { recorded.firstDeliveryError = reported }
@@ -127,7 +144,9 @@ final class RDKafkaCallbacks: @unchecked Sendable {
 
     /// librdkafka prefixes lines with "[thrd:NAME]: " when `log.thread.name` is on.
     private static func withoutThreadPrefix(_ message: String) -> String {
-        guard message.hasPrefix("[thrd:"), let end = message.firstRange(of: "]: ") else { return message }
+        guard message.hasPrefix("[thrd:"), let end = message.firstRange(of: "]: ") else {
+            return message
+        }
         return String(message[end.upperBound...])
     }
 }

@@ -32,11 +32,17 @@ final class RDKafkaClient: @unchecked Sendable {
         }
         let created = withUnsafeTemporaryAllocation(of: CChar.self, capacity: 512) { buffer in
             buffer[0] = 0
-            let handle = config.withPointer { rd_kafka_new(role.cValue, $0, buffer.baseAddress, buffer.count) }
+            let handle = config.withPointer {
+                rd_kafka_new(role.cValue, $0, buffer.baseAddress, buffer.count)
+            }
             return (handle, String(cString: buffer.baseAddress!))
         }
         guard let handle = created.0 else {
-            throw KafkaError.rdkafka("create Kafka \(role)", rd_kafka_last_error(), reason: created.1)
+            throw KafkaError.rdkafka(
+                "create Kafka \(role)",
+                rd_kafka_last_error(),
+                reason: created.1
+            )
         }
         config.relinquish()
         self.handle = handle
@@ -59,12 +65,22 @@ final class RDKafkaClient: @unchecked Sendable {
     }
 
     /// Asks the partition's leader for its low and high watermarks.
-    func queryWatermarks(topic: String, partition: Int32, timeout: Duration) throws -> KafkaWatermarks {
+    func queryWatermarks(topic: String, partition: Int32, timeout: Duration) throws
+        -> KafkaWatermarks
+    {
         var low: Int64 = 0
         var high: Int64 = 0
-        let error = rd_kafka_query_watermark_offsets(handle, topic, partition, &low, &high, timeout.milliseconds)
+        let error = rd_kafka_query_watermark_offsets(
+            handle,
+            topic,
+            partition,
+            &low,
+            &high,
+            timeout.milliseconds
+        )
         guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
-            let operation = "query watermarks of \(KafkaTopicPartition(topic: topic, partition: partition))"
+            let operation =
+                "query watermarks of \(KafkaTopicPartition(topic: topic, partition: partition))"
             throw KafkaError.rdkafka(operation, error, client: self)
         }
         return KafkaWatermarks(low: low, high: high)

@@ -18,7 +18,10 @@ final class RDKafkaConfig {
     /// A conf object with every property of `configuration` set, in order.
     static func make(_ configuration: KafkaConfiguration) throws -> RDKafkaConfig {
         guard let conf = rd_kafka_conf_new() else {
-            throw KafkaError.rdkafka("create Kafka configuration", RD_KAFKA_RESP_ERR__CRIT_SYS_RESOURCE)
+            throw KafkaError.rdkafka(
+                "create Kafka configuration",
+                RD_KAFKA_RESP_ERR__CRIT_SYS_RESOURCE
+            )
         }
         let owner = RDKafkaConfig(taking: conf)
         for property in configuration.properties {
@@ -33,13 +36,18 @@ final class RDKafkaConfig {
             buffer[0] = 0
             let result = rd_kafka_conf_set(conf, key, value, buffer.baseAddress, buffer.count)
             guard result != RD_KAFKA_CONF_OK else { return nil }
-            return KafkaError.invalidProperty(name: key, reason: String(cString: buffer.baseAddress!))
+            return KafkaError.invalidProperty(
+                name: key,
+                reason: String(cString: buffer.baseAddress!)
+            )
         }
     }
 
     /// Scoped access to the conf object, which stays owned by this instance.
     func withPointer<Result>(_ body: (OpaquePointer) throws -> Result) rethrows -> Result {
-        guard let pointer else { preconditionFailure("conf object used after rd_kafka_new took it") }
+        guard let pointer else {
+            preconditionFailure("conf object used after rd_kafka_new took it")
+        }
         return try body(pointer)
     }
 

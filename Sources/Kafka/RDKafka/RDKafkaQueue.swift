@@ -18,7 +18,11 @@ final class RDKafkaQueue: @unchecked Sendable {
             throw KafkaError.rdkafka("route events to the consumer queue", error, client: client)
         }
         guard let queue = client.withHandle({ rd_kafka_queue_get_consumer($0) }) else {
-            throw KafkaError.rdkafka("get the consumer queue", RD_KAFKA_RESP_ERR__STATE, client: client)
+            throw KafkaError.rdkafka(
+                "get the consumer queue",
+                RD_KAFKA_RESP_ERR__STATE,
+                client: client
+            )
         }
         self.client = client
         self.queue = queue
@@ -26,12 +30,20 @@ final class RDKafkaQueue: @unchecked Sendable {
     }
 
     /// A new queue that `partition` of `topic` is fetched into, from `offset`.
-    init(fetching partition: Int32, of topic: RDKafkaTopic, from offset: Int64, client: RDKafkaClient) throws {
+    init(
+        fetching partition: Int32,
+        of topic: RDKafkaTopic,
+        from offset: Int64,
+        client: RDKafkaClient
+    ) throws {
         let queue = client.withHandle { rd_kafka_queue_new($0)! }
-        let started = topic.withPointer { rd_kafka_consume_start_queue($0, partition, offset, queue) }
+        let started = topic.withPointer {
+            rd_kafka_consume_start_queue($0, partition, offset, queue)
+        }
         guard started == 0 else {
             rd_kafka_queue_destroy(queue)
-            let operation = "start fetching \(KafkaTopicPartition(topic: topic.name, partition: partition))"
+            let operation =
+                "start fetching \(KafkaTopicPartition(topic: topic.name, partition: partition))"
             throw KafkaError.rdkafka(operation, rd_kafka_last_error(), client: client)
         }
         self.client = client

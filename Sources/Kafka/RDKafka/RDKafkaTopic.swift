@@ -9,7 +9,11 @@ final class RDKafkaTopic: @unchecked Sendable {
 
     init(name: String, client: RDKafkaClient) throws {
         guard let pointer = client.withHandle({ rd_kafka_topic_new($0, name, nil) }) else {
-            throw KafkaError.rdkafka("create topic handle for '\(name)'", rd_kafka_last_error(), client: client)
+            throw KafkaError.rdkafka(
+                "create topic handle for '\(name)'",
+                rd_kafka_last_error(),
+                client: client
+            )
         }
         self.name = name
         self.client = client

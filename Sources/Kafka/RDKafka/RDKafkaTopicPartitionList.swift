@@ -43,15 +43,24 @@ final class RDKafkaTopicPartitionList {
     /// The first per-partition error librdkafka recorded in the list, for `operation`.
     func firstError(_ operation: String, client: RDKafkaClient?) -> KafkaError? {
         Self.elements(of: pointer).first(where: { $0.err != RD_KAFKA_RESP_ERR_NO_ERROR }).map {
-            let partition = KafkaTopicPartition(topic: String(cString: $0.topic), partition: $0.partition)
+            let partition = KafkaTopicPartition(
+                topic: String(cString: $0.topic),
+                partition: $0.partition
+            )
             return KafkaError.rdkafka("\(operation) \(partition)", $0.err, client: client)
         }
     }
 
     /// Copies a list that librdkafka owns (a rebalance or admin result) into Swift values.
-    static func offsets(of list: UnsafePointer<rd_kafka_topic_partition_list_t>) -> [KafkaTopicPartitionOffset] {
+    static func offsets(of list: UnsafePointer<rd_kafka_topic_partition_list_t>)
+        -> [KafkaTopicPartitionOffset]
+    {
         elements(of: list).map {
-            KafkaTopicPartitionOffset(topic: String(cString: $0.topic), partition: $0.partition, offset: $0.offset)
+            KafkaTopicPartitionOffset(
+                topic: String(cString: $0.topic),
+                partition: $0.partition,
+                offset: $0.offset
+            )
         }
     }
 
