@@ -150,7 +150,8 @@ struct PredictCommandTests {
             ["predict", "--model", fixture.checkpointPath, "--input", gzipPath, "--label", "last", "--batch-size", "7"]
         )
         #expect(lastOutput.status == 0, "\(lastOutput.standardError)")
-        #expect(lastOutput.lines == expected)
+        // Another batch size takes other OpenBLAS kernels, so the last bit may differ.
+        #expect(agreeClosely(lastOutput.lines, expected))
     }
 
     @Test("stops at a bad row with its line number and reason, after printing the rows before it")
@@ -166,7 +167,7 @@ struct PredictCommandTests {
             output.standardError
                 == "streamlearn predict: Failed to decode line 4 of '\(path)': field 2 is not a number: 'abc'\n"
         )
-        #expect(output.lines == Array(fixture.expectedScores().prefix(3)))
+        #expect(agreeClosely(output.lines, Array(fixture.expectedScores().prefix(3))))
 
         let short = try fixture.write("1,2,3\n", to: "short.csv")
         let shortOutput = try TestBinary.run(["predict", "--model", fixture.checkpointPath, "--input", short])
@@ -302,5 +303,15 @@ struct InspectCommandTests {
         #expect(output.standardOutput.isEmpty)
         #expect(try TestBinary.run(["inspect"]).status == 64)
         #expect(try TestBinary.run(["inspect", "a", "b"]).status == 64)
+    }
+}
+
+/// True when both lists hold the same number of scores and each pair agrees to a relative
+/// 1e-6: scores of one row from batches of different sizes may differ in the last bit.
+private func agreeClosely(_ lines: [String], _ expected: [String]) -> Bool {
+    guard lines.count == expected.count else { return false }
+    return zip(lines, expected).allSatisfy { line, wanted in
+        guard let score = Float(line), let target = Float(wanted) else { return false }
+        return abs(score - target) <= 1e-6 * max(abs(target), Float.leastNormalMagnitude)
     }
 }
