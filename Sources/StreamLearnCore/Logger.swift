@@ -45,7 +45,7 @@ public struct Logger: Sendable {
     ///
     /// Metadata is rendered as `key=value` pairs in key order; values with spaces are quoted.
     public func log(_ level: LogLevel, _ message: @autoclosure () -> String, _ metadata: [String: String] = [:]) {
-        guard level <= minimumLevel else { return }
+        guard level >= minimumLevel else { return }
         var line = "<\(level.rawValue)>\(label): \(message())"
         for key in metadata.keys.sorted() {
             let value = metadata[key]!
