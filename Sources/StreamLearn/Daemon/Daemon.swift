@@ -1,0 +1,663 @@
+import Dispatch
+import Foundation
+import Kafka
+import StreamLearnCore
+import Synchronization
+import Systemd
+
+/// The long-running learner behind `streamlearn run`: consumes the training topics in per-poll
+/// mini-datasets, scores and trains on each, checkpoints on a schedule, publishes metrics, and
+/// keeps systemd informed, with the guarantees of DESIGN.md ("Guarantees of run").
+///
+/// Queues and threads:
+/// - the caller of `run()` is the poll thread: it polls Kafka (rebalance callbacks arrive there)
+///   and hands each poll's records to the training queue synchronously, so it polls again only
+///   when training is done (back-pressure);
+/// - the training queue (serial) owns the `TrainingLoop`: model, offsets, counters;
+/// - the checkpoint queue (serial) writes checkpoints and commits offsets, on its timer, on a
+///   revoke and at shutdown; a checkpoint is snapshotted on the training queue;
+/// - the control queue runs the metrics timer, the watchdog queue the watchdog timer.
+///
+/// Exactly-once: offsets are committed only after the checkpoint holding them is durable; on
+/// assignment the checkpoint's offsets win; a record below its partition's next offset is never
+/// trained again.
+///
+/// `@unchecked Sendable`: immutable after `init` except for state guarded by a Mutex or atomic,
+/// and state owned by one queue or thread, as each property's comment says.
+final class Daemon: @unchecked Sendable {
+    let configuration: DaemonConfiguration
+    let options: DaemonOptions
+
+    private let logger: Logger
+    private let notifier: SystemdNotifier?
+    private let store: CheckpointStore
+    private let startedAt = ContinuousClock.now
+
+    private let trainingQueue = DispatchQueue(label: "streamlearn.daemon.training")
+    private let checkpointQueue = DispatchQueue(label: "streamlearn.daemon.checkpoint")
+    private let controlQueue = DispatchQueue(label: "streamlearn.daemon.control")
+    private let watchdogQueue = DispatchQueue(label: "streamlearn.daemon.watchdog")
+
+    private let isStopRequested = Atomic<Bool>(false)
+    private let hasRun = Atomic<Bool>(false)
+    private let statisticsState = Mutex(DaemonStatistics())
+    /// When the newest durable checkpoint was written (file time for a loaded one).
+    private let checkpointDate = Mutex<Date?>(nil)
+    private let kafkaErrorCount = Atomic<Int64>(0)
+    private let kafkaErrorLog = SharedLogThrottle(burst: 5, period: .seconds(30))
+
+    /// Set once in `run()` before any queue uses it; read-only afterwards.
+    private var session: Session?
+
+    // Checkpoint queue only.
+    private var nextSequence: Int64 = 1
+    private var checkpointedVersion: Int64 = -1
+    private var durableOffsets: [TopicPartition: Int64] = [:]
+
+    // Poll thread only: partitions revoked or lost during the current poll.
+    private var revokedDuringPoll: Set<TopicPartition> = []
+
+    // Control queue only.
+    private var lastMetricsInstant = ContinuousClock.now
+    private var lastMetricsRecords: Int64 = 0
+
+    // Training queue only.
+    private var badRecordLog = LogThrottle(burst: 5, period: .seconds(10))
+
+    /// What `run()` sets up, shared by the queues.
+    private struct Session {
+        let loop: TrainingLoop
+        let consumer: KafkaConsumer
+        let producer: KafkaProducer
+        let watchdog: WatchdogMonitor
+    }
+
+    /// Validates nothing more (the configuration is already valid); touches neither Kafka nor
+    /// the disk.
+    init(configuration: DaemonConfiguration, options: DaemonOptions) throws {
+        self.configuration = configuration
+        self.options = options
+        logger = Logger(label: "streamlearn run", minimumLevel: configuration.logLevel)
+        notifier = options.notifiesSystemd ? SystemdNotifier() : nil
+        store = CheckpointStore(
+            directory: configuration.checkpoint.directory,
+            keep: configuration.checkpoint.keep
+        )
+    }
+
+    /// Thread-safe snapshot of the counters; see `DaemonStatistics`.
+    var statistics: DaemonStatistics {
+        statisticsState.withLock { $0 }
+    }
+
+    /// Asks a running daemon to stop gracefully: the same path as the first SIGTERM. The poll
+    /// loop leaves after its current poll; then final checkpoint, commit, producer flush and
+    /// group leave. Thread-safe; later calls do nothing.
+    func requestStop() {
+        guard !isStopRequested.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        statisticsState.withLock { $0.isStopping = true }
+        notify("STOPPING=1") { try $0.stopping() }
+    }
+
+    // MARK: - Running
+
+    /// Loads the checkpoint, connects, serves until `requestStop()` or SIGTERM/SIGINT, then
+    /// shuts down in DESIGN.md's order and returns the exit status. Blocks the caller, whose
+    /// thread becomes the poll thread. Call it once.
+    ///
+    /// Throws `CommandError`: 78 for a checkpoint of another model shape (without
+    /// `--reset-model`) or Kafka properties librdkafka refuses together, 65 when every
+    /// checkpoint is damaged, 74 when the checkpoint directory is unusable, 69 when Kafka
+    /// clients cannot be created.
+    func run() throws -> ExitCode {
+        precondition(!hasRun.exchange(true, ordering: .relaxed), "Daemon.run() called twice")
+        var signals: DaemonSignals?
+        if options.handlesSignals {
+            signals = DaemonSignals(
+                onFirst: { [self] number in
+                    logger.notice("Received \(ShutdownSignals.name(of: number)), stopping gracefully")
+                    requestStop()
+                },
+                onSecond: { [logger] number in
+                    logger.warning("Received \(ShutdownSignals.name(of: number)) again, exiting at once")
+                    _exit(ExitCode.failure.rawValue)
+                }
+            )
+        }
+        defer { signals?.cancel() }
+
+        let watchdog = WatchdogMonitor(
+            allowedPollTime: configuration.training.pollTimeout + .seconds(30)
+        )
+        let watchdogTimer = try startWatchdogTimer(watchdog)
+        defer { watchdogTimer?.cancel() }
+
+        let (model, checkpoint) = try loadModel()
+        let loop = TrainingLoop(
+            model: model,
+            configuration: configuration,
+            checkpoint: checkpoint,
+            badRecordHandler: { [unowned self] message, failure in
+                reportBadRecord(message, failure)
+            }
+        )
+        let consumer: KafkaConsumer
+        let producer: KafkaProducer
+        do {
+            consumer = try KafkaConsumer(configuration: consumerConfiguration(), logHandler: kafkaLogHandler())
+            producer = try KafkaProducer(
+                configuration: producerConfiguration(),
+                queueFullTimeout: .seconds(1),
+                logHandler: kafkaLogHandler()
+            )
+        } catch {
+            throw kafkaSetupError(error)
+        }
+        session = Session(loop: loop, consumer: consumer, producer: producer, watchdog: watchdog)
+        publishStatistics(loop)
+
+        guard awaitMetadata(producer: producer, watchdog: watchdog) else {
+            logger.notice("Stopped before Kafka answered")
+            try? consumer.close()
+            return .success
+        }
+        do {
+            try consumer.subscribe(to: configuration.training.topics)
+        } catch {
+            throw kafkaSetupError(error)
+        }
+
+        statisticsState.withLock { $0.isReady = true }
+        notify("READY=1") { try $0.ready() }
+        logger.notice(
+            "Ready: learning from \(configuration.training.topics.joined(separator: ", ")) as group "
+                + "'\(configuration.training.groupID)', checkpoints in '\(store.directory)'"
+        )
+        let checkpointTimer = startTimer(
+            on: checkpointQueue,
+            every: configuration.checkpoint.interval
+        ) { [self] in
+            _ = checkpointAndCommit(reason: "interval")
+        }
+        lastMetricsInstant = .now
+        let metricsTimer = startTimer(on: controlQueue, every: configuration.metrics.interval) { [self] in
+            reportMetrics()
+        }
+
+        let status = pollUntilStopped()
+
+        // Shutdown, in DESIGN.md's order: stop polling (done), final checkpoint, commit,
+        // producer flush, group leave.
+        watchdog.beginShutdown()
+        requestStop()
+        checkpointTimer.cancel()
+        metricsTimer.cancel()
+        // Let a timer handler that is running finish before the final steps.
+        checkpointQueue.sync {}
+        controlQueue.sync {}
+        logger.notice("Stopping: writing the final checkpoint")
+        _ = checkpointQueue.sync { checkpointAndCommit(reason: "shutdown") }
+        controlQueue.sync { reportMetrics() }
+        do {
+            try producer.flush(timeout: .seconds(10))
+        } catch {
+            logger.warning("Failed to flush the metrics producer: \(error), ignoring")
+        }
+        do {
+            try consumer.close(onRebalance: { [self] event in try handleRebalance(event) })
+        } catch {
+            logger.warning("Failed to leave group '\(configuration.training.groupID)' cleanly: \(error)")
+        }
+        let final = statistics
+        logger.notice(
+            "Stopped: trained \(final.recordsTrained) records in this run, model step \(final.modelStep), "
+                + "checkpoint \(final.checkpointSequence.map(String.init) ?? "none")"
+        )
+        return status
+    }
+
+    /// The poll loop, on the caller's thread: returns `.success` when a stop was requested,
+    /// `.failure` after a fatal consumer error.
+    private func pollUntilStopped() -> ExitCode {
+        guard let session else { return .failure }
+        let batch = KafkaMessageBatch(capacity: configuration.training.pollMaxRecords)
+        defer { batch.release() }
+        while !isStopRequested.load(ordering: .acquiring) {
+            revokedDuringPoll.removeAll(keepingCapacity: true)
+            session.watchdog.pollWillBegin()
+            do {
+                try session.consumer.poll(
+                    into: batch,
+                    maxMessages: configuration.training.pollMaxRecords,
+                    timeout: configuration.training.pollTimeout,
+                    onRebalance: { [self] event in try handleRebalance(event) }
+                )
+            } catch let error as KafkaError where !error.isFatal {
+                countKafkaError(error)
+            } catch {
+                session.watchdog.pollDidEnd()
+                logger.error("Failed to consume from Kafka, stopping: \(error)")
+                return .failure
+            }
+            session.watchdog.pollDidEnd()
+            for error in batch.errors { countKafkaError(error) }
+            let skipping = revokedDuringPoll
+            trainingQueue.sync {
+                session.loop.train(batch, skipping: skipping)
+                publishStatistics(session.loop)
+            }
+        }
+        return .success
+    }
+
+    // MARK: - Rebalances
+
+    /// Runs on the poll thread inside `poll` or `close`.
+    ///
+    /// Assigned partitions start at the loop's next offsets (the checkpoint's, or further when
+    /// trained since), which win over committed ones. Revoked partitions are checkpointed and
+    /// committed first; once the commit succeeded their positions are forgotten, so the group's
+    /// committed offset serves them if they come back. Lost partitions are forgotten at once.
+    private func handleRebalance(_ event: KafkaRebalance) throws -> [KafkaTopicPartition: Int64] {
+        guard let session else { return [:] }
+        let partitions = event.partitions.map { TopicPartition(topic: $0.topic, partition: $0.partition) }
+        let names = partitions.map(\.description).joined(separator: ", ")
+        switch event.kind {
+        case .assigned:
+            revokedDuringPoll.subtract(partitions)
+            let starts = trainingQueue.sync { session.loop.startOffsets(for: partitions) }
+            let fromCheckpoint = starts.sorted { $0.key < $1.key }.map { "\($0.key)@\($0.value)" }
+            logger.notice(
+                "Assigned \(partitions.count) partitions (\(event.rebalanceProtocol.rawValue)): \(names)",
+                ["checkpoint_offsets": fromCheckpoint.isEmpty ? "none" : fromCheckpoint.joined(separator: ",")]
+            )
+            var result: [KafkaTopicPartition: Int64] = [:]
+            for (topicPartition, offset) in starts {
+                result[KafkaTopicPartition(topic: topicPartition.topic, partition: topicPartition.partition)] = offset
+            }
+            return result
+        case .revoked:
+            logger.notice("Revoking \(partitions.count) partitions: \(names); checkpointing them first")
+            let isCommitted = checkpointQueue.sync { checkpointAndCommit(reason: "revoke") }
+            if isCommitted {
+                trainingQueue.sync { session.loop.forgetPositions(of: partitions) }
+            }
+            revokedDuringPoll.formUnion(partitions)
+            return [:]
+        case .lost:
+            logger.warning("Lost \(partitions.count) partitions: \(names); another member may own them now")
+            trainingQueue.sync { session.loop.forgetPositions(of: partitions) }
+            revokedDuringPoll.formUnion(partitions)
+            return [:]
+        }
+    }
+
+    // MARK: - Checkpoints
+
+    /// Loads the newest valid checkpoint, or makes a new model when there is none.
+    private func loadModel() throws -> (Model, Checkpoint?) {
+        let fresh = Model(configuration: configuration.modelConfiguration)
+        let expectedShape = fresh.configurationShape
+        let result: CheckpointStore.LoadResult?
+        do {
+            try store.prepareDirectory()
+            nextSequence = try store.nextSequence()
+            result = try store.loadNewest(expectedShape: options.resetModel ? nil : expectedShape)
+        } catch {
+            if case .noValidCheckpoint(_, let skipped) = error {
+                for file in skipped { logger.error("\(file.error)") }
+            }
+            var message = "streamlearn run: \(error)"
+            if case .shapeMismatch = error { message += "; or start a new model with --reset-model" }
+            throw CommandError(error.exitCode, message)
+        }
+        for file in result?.skipped ?? [] {
+            logger.error("\(file.error); skipping it and using an older checkpoint")
+        }
+        guard let result else {
+            logger.notice("No checkpoint in '\(store.directory)': starting a new \(expectedShape) model")
+            return (fresh, nil)
+        }
+        var checkpoint = result.checkpoint
+        let model: Model
+        if checkpoint.model.shapeDescription != expectedShape {
+            // Only with --reset-model: keep the stream positions, start the model afresh.
+            logger.warning(
+                "Checkpoint '\(result.path)' has \(checkpoint.model.shapeDescription), config says "
+                    + "\(expectedShape): starting a new model (--reset-model), continuing from its offsets"
+            )
+            model = fresh
+            checkpoint.metadata = [:]
+        } else {
+            do {
+                model = try Model(state: checkpoint.model)
+            } catch {
+                throw CommandError(.dataError, "streamlearn run: Failed to load checkpoint '\(result.path)': \(error)")
+            }
+            logger.notice(
+                "Loaded checkpoint '\(result.path)': model step \(model.step), "
+                    + "\(checkpoint.metadata[TrainingLoop.recordsTrainedKey] ?? "?") records trained, "
+                    + "\(checkpoint.offsets.count) partition offsets"
+            )
+            if let hash = checkpoint.metadata[Checkpoint.MetadataKey.configHash], hash != configuration.configurationHash {
+                logger.notice(
+                    "Checkpoint was trained under other model settings (hash \(hash), now "
+                        + "\(configuration.configurationHash)); continuing with its weights"
+                )
+            }
+        }
+        durableOffsets = checkpoint.offsets
+        statisticsState.withLock { $0.checkpointSequence = checkpoint.sequence }
+        var status = stat()
+        if stat(result.path, &status) == 0 {
+            checkpointDate.withLock { $0 = Date(timeIntervalSince1970: TimeInterval(status.st_mtim.tv_sec)) }
+        }
+        return (model, checkpoint)
+    }
+
+    /// Writes a checkpoint of the current state unless nothing changed since the last one, then
+    /// commits the durable checkpoint's offsets of the partitions currently assigned. Runs on the
+    /// checkpoint queue. Returns false when the write or the commit failed (logged; the next
+    /// interval retries).
+    private func checkpointAndCommit(reason: String) -> Bool {
+        dispatchPrecondition(condition: .onQueue(checkpointQueue))
+        guard let session else { return false }
+        let sequence = nextSequence
+        let metadata = checkpointMetadata()
+        let (checkpoint, version) = trainingQueue.sync {
+            (session.loop.checkpoint(sequence: sequence, metadata: metadata), session.loop.version)
+        }
+        if version != checkpointedVersion {
+            logger.debug("Writing checkpoint \(sequence)", ["reason": reason])
+            do {
+                let path = try store.write(checkpoint)
+                logger.info(
+                    "Wrote checkpoint \(sequence)",
+                    ["path": path, "reason": reason, "step": String(checkpoint.model.optimizer.step)]
+                )
+            } catch {
+                statisticsState.withLock { $0.checkpointFailures += 1 }
+                logger.error("\(error); training continues, retrying at the next checkpoint")
+                return false
+            }
+            nextSequence = sequence + 1
+            checkpointedVersion = version
+            durableOffsets = checkpoint.offsets
+            checkpointDate.withLock { $0 = Date() }
+            statisticsState.withLock {
+                $0.checkpointSequence = sequence
+                $0.checkpointsWritten += 1
+            }
+        }
+        return commitDurableOffsets(session.consumer)
+    }
+
+    /// Commits the offsets of the newest durable checkpoint for the assigned partitions only:
+    /// committing others would overwrite the progress of the member that owns them.
+    private func commitDurableOffsets(_ consumer: KafkaConsumer) -> Bool {
+        do {
+            let assigned = try consumer.assignment()
+            let offsets = assigned.compactMap { partition -> KafkaTopicPartitionOffset? in
+                let key = TopicPartition(topic: partition.topic, partition: partition.partition)
+                return durableOffsets[key].map { KafkaTopicPartitionOffset(partition, offset: $0) }
+            }
+            try consumer.commit(offsets)
+            return true
+        } catch {
+            countKafkaError(error)
+            logger.warning(
+                "Failed to commit offsets of group '\(configuration.training.groupID)': \(error); "
+                    + "the checkpoint holds them, retrying at the next checkpoint"
+            )
+            return false
+        }
+    }
+
+    private func checkpointMetadata() -> [String: String] {
+        [
+            Checkpoint.MetadataKey.configHash: configuration.configurationHash,
+            Checkpoint.MetadataKey.createdAt: MetricsReport.timestampText(Date()),
+            Checkpoint.MetadataKey.writerVersion: streamLearnVersion,
+            Checkpoint.MetadataKey.instance: configuration.instance,
+        ]
+    }
+
+    // MARK: - Metrics
+
+    /// Builds the interval's report, publishes it to the metrics topic (if any), the log and
+    /// STATUS=. Runs on the control queue.
+    private func reportMetrics() {
+        dispatchPrecondition(condition: .onQueue(controlQueue))
+        guard let session else { return }
+        let now = ContinuousClock.now
+        let sample = trainingQueue.sync { session.loop.takeMetricsSample() }
+        let elapsed = Self.seconds(now - lastMetricsInstant)
+        let rate = elapsed > 0 ? Double(sample.recordsTrained - lastMetricsRecords) / elapsed : 0
+        lastMetricsInstant = now
+        lastMetricsRecords = sample.recordsTrained
+
+        let assigned = (try? session.consumer.assignment()) ?? []
+        let nextOffsets = Dictionary(sample.nextOffsets, uniquingKeysWith: { first, _ in first })
+        let lag = assigned.map { partition -> (TopicPartition, Int64?) in
+            let key = TopicPartition(topic: partition.topic, partition: partition.partition)
+            guard let high = session.consumer.cachedWatermarks(topic: partition.topic, partition: partition.partition)?.high
+            else { return (key, nil) }
+            guard let next = nextOffsets[key] else { return (key, nil) }
+            return (key, max(0, high - next))
+        }
+        let statistics = self.statistics
+        let report = MetricsReport(
+            timestamp: Date(),
+            instance: configuration.instance,
+            uptime: Self.seconds(now - startedAt),
+            modelStep: sample.modelStep,
+            modelRecords: statistics.recordsTrainedByModel,
+            recordsTrained: sample.recordsTrained,
+            recordsPerSecond: rate,
+            loss: sample.intervalLoss,
+            accuracy: sample.intervalAccuracy,
+            auc: sample.auc,
+            totalLoss: sample.totalLoss,
+            totalAccuracy: sample.totalAccuracy,
+            duplicatesSkipped: sample.duplicatesSkipped,
+            lag: lag,
+            badRecords: sample.badRecords,
+            checkpointSequence: statistics.checkpointSequence,
+            checkpointAge: checkpointDate.withLock { $0 }.map { max(0, Date().timeIntervalSince($0)) },
+            checkpointFailures: statistics.checkpointFailures,
+            kafkaErrors: kafkaErrorCount.load(ordering: .relaxed)
+        )
+        statisticsState.withLock {
+            $0.loss = sample.intervalLoss
+            $0.accuracy = sample.intervalAccuracy
+            $0.auc = sample.auc
+            $0.recordsPerSecond = rate
+        }
+        if let topic = configuration.metrics.topic {
+            do {
+                try session.producer.send(
+                    topic: topic,
+                    key: Array(configuration.instance.utf8),
+                    value: Array(report.json.utf8)
+                )
+            } catch {
+                logger.warning("Failed to publish metrics to '\(topic)': \(error), ignoring")
+            }
+            _ = session.producer.poll(timeout: .zero)
+        }
+        logger.info(report.summary)
+        notify("STATUS") { try $0.status(report.summary) }
+    }
+
+    /// Copies the loop's counters into `statistics`. Training queue.
+    private func publishStatistics(_ loop: TrainingLoop) {
+        statisticsState.withLock {
+            $0.recordsTrained = loop.recordsTrained
+            $0.recordsScored = loop.recordsTrained
+            $0.badRecords = loop.badRecords
+            $0.modelStep = loop.model.step
+            $0.recordsTrainedByModel = loop.model.recordsTrained
+        }
+    }
+
+    // MARK: - Bad records and Kafka errors
+
+    /// The default `TrainingLoop.BadRecordHandler`: logs at a bounded rate (counting is the
+    /// loop's). Training queue. Dead-letter delivery (issue 6) takes this place.
+    private func reportBadRecord(_ message: KafkaMessage, _ failure: DecodeFailure) {
+        guard let suppressed = badRecordLog.admit() else { return }
+        let more = suppressed > 0 ? " (\(suppressed) more not shown)" : ""
+        logger.warning(
+            "Failed to decode record '\(message.topic)'[\(message.partition)]@\(message.offset): "
+                + "\(failure.description(key: message.key, value: message.value)), skipping\(more)",
+            ["reason": failure.reason]
+        )
+    }
+
+    private func countKafkaError(_ error: any Error) {
+        kafkaErrorCount.add(1, ordering: .relaxed)
+        guard let suppressed = kafkaErrorLog.admit() else { return }
+        let more = suppressed > 0 ? " (\(suppressed) similar not shown)" : ""
+        logger.warning("Kafka: \(error)\(more)")
+    }
+
+    /// librdkafka's warnings and errors, at a bounded rate (a broker that is down makes it
+    /// repeat itself at every reconnect).
+    private func kafkaLogHandler() -> KafkaLogHandler {
+        let logger = logger
+        let limiter = SharedLogThrottle(burst: 5, period: .seconds(30))
+        return { level, facility, message in
+            guard level <= Int32(LogLevel.warning.rawValue), let suppressed = limiter.admit() else { return }
+            let more = suppressed > 0 ? " (\(suppressed) lines not shown)" : ""
+            logger.log(
+                LogLevel(rawValue: Int(level)) ?? .warning,
+                "librdkafka: \(message)\(more)",
+                ["facility": facility]
+            )
+        }
+    }
+
+    // MARK: - Kafka set-up
+
+    /// Defaults the daemon sets unless the "kafka" section does: start new groups at the
+    /// beginning of the topics, and bound librdkafka's prefetch queue so that memory stays
+    /// bounded however far behind the group is.
+    private func consumerConfiguration() -> KafkaConfiguration {
+        var result = KafkaConfiguration(
+            configuration.kafka.properties.map { KafkaConfiguration.Property(key: $0.key, value: $0.value) }
+        )
+        result["group.id"] = configuration.training.groupID
+        let defaults: [(String, String)] = [
+            ("auto.offset.reset", "earliest"),
+            ("queued.max.messages.kbytes", "8192"),
+            ("queued.min.messages", String(max(configuration.training.pollMaxRecords, 1000))),
+            ("fetch.max.bytes", "8388608"),
+        ]
+        for (key, value) in defaults where !result.contains(key) {
+            result[key] = value
+        }
+        return result
+    }
+
+    /// The "kafka" section without consumer-only properties, which librdkafka would warn about.
+    private func producerConfiguration() -> KafkaConfiguration {
+        let consumerOnly = [
+            "auto.offset.reset", "session.timeout.ms", "heartbeat.interval.ms", "max.poll.interval.ms",
+            "partition.assignment.strategy", "group.instance.id", "queued.", "fetch.",
+            "enable.partition.eof", "check.crcs", "isolation.level", "auto.commit.interval.ms",
+            "coordinator.query.interval.ms", "group.protocol.type", "consume.callback.max.messages",
+        ]
+        let kept = configuration.kafka.properties.filter { property in
+            !consumerOnly.contains { property.key == $0 || ($0.hasSuffix(".") && property.key.hasPrefix($0)) }
+        }
+        var result = KafkaConfiguration(kept.map { KafkaConfiguration.Property(key: $0.key, value: $0.value) })
+        if !result.contains("linger.ms") { result["linger.ms"] = "50" }
+        return result
+    }
+
+    private func kafkaSetupError(_ error: any Error) -> CommandError {
+        if let error = error as? KafkaError, case .invalidProperty = error {
+            return CommandError(.configError, "streamlearn run: \(error)")
+        }
+        return CommandError(.unavailable, "streamlearn run: Failed to set up Kafka clients: \(error)")
+    }
+
+    /// Waits until the cluster describes the training topics (READY=1 needs Kafka metadata in
+    /// hand), retrying while no broker answers. Returns false if a stop was requested first.
+    private func awaitMetadata(producer: KafkaProducer, watchdog: WatchdogMonitor) -> Bool {
+        let admin = KafkaAdmin(sharing: producer)
+        while !isStopRequested.load(ordering: .acquiring) {
+            watchdog.pollWillBegin()
+            defer { watchdog.pollDidEnd() }
+            do {
+                let metadata = try admin.metadata(timeout: .seconds(5))
+                let known = Set(metadata.topics.map(\.name))
+                let missing = configuration.training.topics.filter { !known.contains($0) }
+                if !missing.isEmpty {
+                    logger.warning(
+                        "Training topics not found yet: \(missing.joined(separator: ", ")); "
+                            + "learning starts when they exist"
+                    )
+                }
+                return true
+            } catch {
+                countKafkaError(error)
+            }
+        }
+        return false
+    }
+
+    // MARK: - Timers and systemd
+
+    private func startTimer(
+        on queue: DispatchQueue,
+        every interval: Duration,
+        _ handler: @escaping @Sendable () -> Void
+    ) -> any DispatchSourceTimer {
+        let timer = DispatchSource.makeTimerSource(queue: queue)
+        let nanoseconds = Int(clamping: interval.components.seconds * 1_000_000_000
+            + interval.components.attoseconds / 1_000_000_000)
+        timer.schedule(
+            deadline: .now() + .nanoseconds(nanoseconds),
+            repeating: .nanoseconds(nanoseconds),
+            leeway: .nanoseconds(max(nanoseconds / 20, 1_000_000))
+        )
+        timer.setEventHandler(handler: handler)
+        timer.resume()
+        return timer
+    }
+
+    /// Starts the WATCHDOG=1 timer at half of WATCHDOG_USEC when systemd asks for pings.
+    private func startWatchdogTimer(_ watchdog: WatchdogMonitor) throws -> (any DispatchSourceTimer)? {
+        guard let notifier else { return nil }
+        let interval: Duration?
+        do {
+            interval = try notifier.watchdogInterval
+        } catch {
+            throw CommandError(.configError, "streamlearn run: \(error)")
+        }
+        guard let interval else { return nil }
+        logger.notice("systemd watchdog: \(interval) timeout, pinging every \(interval / 2) while the loop progresses")
+        return startTimer(on: watchdogQueue, every: interval / 2) { [self] in
+            if watchdog.shouldPing() {
+                notify("WATCHDOG=1") { try $0.watchdog() }
+            } else {
+                logger.warning("The training loop made no progress for \(interval / 2); not pinging the watchdog")
+            }
+        }
+    }
+
+    /// Sends one notification if systemd notifications are on; a failure is logged, never fatal.
+    private func notify(_ name: String, _ send: (SystemdNotifier) throws -> Void) {
+        guard let notifier else { return }
+        do {
+            try send(notifier)
+        } catch {
+            logger.warning("Failed to notify systemd (\(name)): \(error), ignoring")
+        }
+    }
+
+    private static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+}
