@@ -216,17 +216,3 @@ enum BenchModelCommand: Command {
 private func fixed(_ value: Double, _ places: Int) -> String {
     String(format: "%.\(places)f", value)
 }
-
-/// `streamlearn bench pipeline`: end-to-end daemon throughput beside raw consumption.
-enum BenchPipelineCommand: Command {
-    static let spec = CommandSpec(
-        name: "bench pipeline",
-        summary: "end-to-end pipeline throughput",
-        usage: "streamlearn bench pipeline [--json]",
-        options: []
-    )
-
-    static func run(_ arguments: ParsedArguments) throws -> ExitCode {
-        throw CommandError(.failure, "streamlearn bench pipeline: not built yet")
-    }
-}
