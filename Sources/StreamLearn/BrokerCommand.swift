@@ -84,10 +84,11 @@ enum BrokerCommand: Command {
         }
         let address = cluster.bootstrapServers
 
-        writeStandardOutput(address + "\n")
+        // The file first: whoever sees the first line may read the file at once.
         if let bootstrapFile {
             try writeAtomically(address + "\n", to: bootstrapFile)
         }
+        writeStandardOutput(address + "\n")
         let topicList =
             topics.isEmpty
             ? "none yet"
