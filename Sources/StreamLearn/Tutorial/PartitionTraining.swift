@@ -1,0 +1,188 @@
+import Kafka
+import StreamLearnCore
+
+/// The epochs of `streamlearn train`: each reads one partition from a start offset up to a fixed
+/// end offset, passes the decoded records through a shuffle buffer and trains on them in
+/// mini-batches, as the tutorial's `IODataset.from_kafka(...).shuffle(...).batch(...)` feeding
+/// `model.fit(epochs=...)` does.
+///
+/// Every epoch without `isCaching` opens a fresh partition reader (librdkafka's fetch queue,
+/// bounded by `queued.max.messages.kbytes`) and reads the range again, so memory does not grow
+/// with the topic. With `isCaching`, the first epoch keeps the decoded rows (19 Floats per
+/// record) and later epochs read them instead of Kafka. Undecodable records are counted and
+/// the first few reported with partition and offset; they never reach the model.
+///
+/// The hot path (read, decode into the shuffle buffer's spare slot, copy into the batch, train)
+/// allocates nothing per record. Not thread-safe: one owner, the command's thread.
+final class PartitionTraining {
+    /// What to read: a partition and the offset range [startOffset, endOffset).
+    struct Source {
+        var configuration: KafkaConfiguration
+        var topic: String
+        var partition: Int32
+        var startOffset: Int64
+        var endOffset: Int64
+        /// The longest wait for a record while the range is unfinished before giving up.
+        var stallTimeout: Duration
+        var logHandler: KafkaLogHandler?
+    }
+
+    /// What one epoch did.
+    struct EpochResult {
+        var records: Int
+        var meanLoss: Double
+        var accuracy: Double
+        var skipped: Int
+        var seconds: Double
+    }
+
+    /// Messages taken from librdkafka per read.
+    static let readBatchCapacity = 1024
+
+    private let source: Source
+    private let decoder: RecordDecoder
+    private let trainer: MiniBatchTrainer
+    private let shuffleBuffer: ShuffleBuffer
+    private let undecodable: UndecodableRecords
+    private let reporter: EpochReporter
+    private let messages = KafkaMessageBatch(capacity: readBatchCapacity)
+    private let isCaching: Bool
+    private var cachedRows: [Float] = []
+    private var cachedLabels: [Float] = []
+    private var isCacheFilled = false
+
+    init(
+        source: Source,
+        decoder: RecordDecoder,
+        trainer: MiniBatchTrainer,
+        shuffleBuffer: ShuffleBuffer,
+        undecodable: UndecodableRecords,
+        reporter: EpochReporter,
+        isCaching: Bool
+    ) {
+        self.source = source
+        self.decoder = decoder
+        self.trainer = trainer
+        self.shuffleBuffer = shuffleBuffer
+        self.undecodable = undecodable
+        self.reporter = reporter
+        self.isCaching = isCaching
+    }
+
+    /// Runs epoch `epoch` (from 1) and prints its line through the reporter.
+    ///
+    /// Throws `KafkaError` from the reader, `CommandError` (exit 69) when no record arrives
+    /// for `stallTimeout` before the end offset, and the model's error (which decoding rules
+    /// out) from training.
+    func runEpoch(_ epoch: Int) throws -> EpochResult {
+        let expected = Int(source.endOffset - source.startOffset)
+        reporter.beginEpoch(epoch, expectedRecords: expected)
+        trainer.resetTotals()
+        undecodable.resetCounts()
+        if isCacheFilled {
+            try trainFromCache()
+        } else {
+            try trainFromKafka()
+            isCacheFilled = isCaching
+        }
+        try shuffleBuffer.drain { features, label in try trainer.add(features: features, label: label) }
+        try trainer.flush()
+        // Later epochs meet the same bad records again; the first epoch showed them.
+        undecodable.isReporting = false
+        let seconds = reporter.endEpoch(
+            records: trainer.recordCount,
+            loss: trainer.meanLoss,
+            accuracy: trainer.accuracy,
+            skipped: undecodable.count
+        )
+        return EpochResult(
+            records: trainer.recordCount,
+            meanLoss: trainer.meanLoss,
+            accuracy: trainer.accuracy,
+            skipped: undecodable.count,
+            seconds: seconds
+        )
+    }
+
+    private func trainFromKafka() throws {
+        let reader = try KafkaPartitionReader(
+            configuration: source.configuration,
+            topic: source.topic,
+            partition: source.partition,
+            startOffset: source.startOffset,
+            endOffset: source.endOffset,
+            logHandler: source.logHandler
+        )
+        defer { messages.release() }
+        let clock = ContinuousClock()
+        var lastProgress = clock.now
+        while !reader.isFinished {
+            try reader.read(into: messages, timeout: .milliseconds(100))
+            guard !messages.isEmpty else {
+                if clock.now - lastProgress > source.stallTimeout {
+                    throw stalled(at: reader.nextOffset ?? source.startOffset)
+                }
+                continue
+            }
+            lastProgress = clock.now
+            for message in messages {
+                try add(message)
+            }
+            reporter.progress(records: trainer.recordCount, loss: trainer.meanLoss, accuracy: trainer.accuracy)
+        }
+    }
+
+    /// Decodes one message into the shuffle buffer's spare slot and inserts it, which may hand
+    /// an earlier record to the trainer.
+    @inline(__always)
+    private func add(_ message: KafkaMessage) throws {
+        let row = shuffleBuffer.nextRow
+        let label: Float
+        do {
+            label = try decoder.decode(key: message.key, value: message.value, into: row) ?? 0
+        } catch {
+            undecodable.record(
+                error,
+                topic: source.topic,
+                partition: message.partition,
+                offset: message.offset,
+                key: message.key,
+                value: message.value
+            )
+            return
+        }
+        if isCaching {
+            cachedRows.append(contentsOf: row)
+            cachedLabels.append(label)
+        }
+        try shuffleBuffer.insert(label: label) { features, label in
+            try trainer.add(features: features, label: label)
+        }
+    }
+
+    private func trainFromCache() throws {
+        let featureCount = decoder.featureCount
+        try cachedRows.withUnsafeBufferPointer { rows in
+            for index in cachedLabels.indices {
+                let start = index * featureCount
+                let row = shuffleBuffer.nextRow
+                row.baseAddress!.update(from: rows.baseAddress! + start, count: featureCount)
+                try shuffleBuffer.insert(label: cachedLabels[index]) { features, label in
+                    try trainer.add(features: features, label: label)
+                }
+                if index & 4095 == 4095 {
+                    reporter.progress(records: trainer.recordCount, loss: trainer.meanLoss, accuracy: trainer.accuracy)
+                }
+            }
+        }
+    }
+
+    private func stalled(at offset: Int64) -> CommandError {
+        CommandError(
+            .unavailable,
+            "streamlearn train: Failed to read '\(source.topic)'[\(source.partition)] at offset \(offset): "
+                + "no record arrived within \(KafkaCommandContext.describe(source.stallTimeout)), "
+                + "\(source.endOffset - offset) records before offset \(source.endOffset) remain"
+        )
+    }
+}
