@@ -51,7 +51,9 @@ final class Daemon: @unchecked Sendable {
 
     // Checkpoint queue only.
     private var nextSequence: Int64 = 1
-    private var checkpointedVersion: Int64 = -1
+    /// The training loop's `version` that the newest durable checkpoint holds; 0 is the state
+    /// at start (a fresh model needs no file until it has learned something).
+    private var checkpointedVersion: Int64 = 0
     private var durableOffsets: [TopicPartition: Int64] = [:]
 
     // Poll thread only: partitions revoked or lost during the current poll.
@@ -141,10 +143,8 @@ final class Daemon: @unchecked Sendable {
                 reportBadRecord(message, failure)
             }
         )
-        let consumer: KafkaConsumer
         let producer: KafkaProducer
         do {
-            consumer = try KafkaConsumer(configuration: consumerConfiguration(), logHandler: kafkaLogHandler())
             producer = try KafkaProducer(
                 configuration: producerConfiguration(),
                 queueFullTimeout: .seconds(1),
@@ -153,19 +153,22 @@ final class Daemon: @unchecked Sendable {
         } catch {
             throw kafkaSetupError(error)
         }
-        session = Session(loop: loop, consumer: consumer, producer: producer, watchdog: watchdog)
-        publishStatistics(loop)
-
-        guard awaitMetadata(producer: producer, watchdog: watchdog) else {
+        guard let partitionCount = awaitMetadata(producer: producer, watchdog: watchdog) else {
             logger.notice("Stopped before Kafka answered")
-            try? consumer.close()
             return .success
         }
+        let consumer: KafkaConsumer
         do {
+            consumer = try KafkaConsumer(
+                configuration: consumerConfiguration(partitionCount: partitionCount),
+                logHandler: kafkaLogHandler()
+            )
             try consumer.subscribe(to: configuration.training.topics)
         } catch {
             throw kafkaSetupError(error)
         }
+        session = Session(loop: loop, consumer: consumer, producer: producer, watchdog: watchdog)
+        publishStatistics(loop)
 
         statisticsState.withLock { $0.isReady = true }
         notify("READY=1") { try $0.ready() }
@@ -347,6 +350,8 @@ final class Daemon: @unchecked Sendable {
             }
         }
         durableOffsets = checkpoint.offsets
+        // A model started afresh by --reset-model differs from the file: write it at once.
+        checkpointedVersion = checkpoint.model.shapeDescription == expectedShape ? 0 : -1
         statisticsState.withLock { $0.checkpointSequence = checkpoint.sequence }
         var status = stat()
         if stat(result.path, &status) == 0 {
@@ -540,24 +545,32 @@ final class Daemon: @unchecked Sendable {
     // MARK: - Kafka set-up
 
     /// Defaults the daemon sets unless the "kafka" section does: start new groups at the
-    /// beginning of the topics, and bound librdkafka's prefetch queue so that memory stays
+    /// beginning of the topics, and bound librdkafka's prefetch queues so that memory stays
     /// bounded however far behind the group is.
-    private func consumerConfiguration() -> KafkaConfiguration {
+    ///
+    /// librdkafka 2.0.2 checks queued.max.messages.kbytes per partition, and a partition whose
+    /// queue is over it (or over queued.min.messages) is not fetched again until its broker
+    /// thread wakes up, up to a second later: a queue the loop drains faster than that stalls
+    /// the stream. So the daemon keeps queued.min.messages at librdkafka's default and splits
+    /// a total of `prefetchBudgetKilobytes` over the training partitions, at most 8 MiB each.
+    private func consumerConfiguration(partitionCount: Int) -> KafkaConfiguration {
         var result = KafkaConfiguration(
             configuration.kafka.properties.map { KafkaConfiguration.Property(key: $0.key, value: $0.value) }
         )
         result["group.id"] = configuration.training.groupID
+        let perPartition = min(8192, max(64, Self.prefetchBudgetKilobytes / max(1, partitionCount)))
         let defaults: [(String, String)] = [
             ("auto.offset.reset", "earliest"),
-            ("queued.max.messages.kbytes", "8192"),
-            ("queued.min.messages", String(max(configuration.training.pollMaxRecords, 1000))),
-            ("fetch.max.bytes", "8388608"),
+            ("queued.max.messages.kbytes", String(perPartition)),
         ]
         for (key, value) in defaults where !result.contains(key) {
             result[key] = value
         }
         return result
     }
+
+    /// The prefetched records librdkafka may hold for all training partitions together, in KiB.
+    static let prefetchBudgetKilobytes = 16384
 
     /// The "kafka" section without consumer-only properties, which librdkafka would warn about.
     private func producerConfiguration() -> KafkaConfiguration {
@@ -583,28 +596,29 @@ final class Daemon: @unchecked Sendable {
     }
 
     /// Waits until the cluster describes the training topics (READY=1 needs Kafka metadata in
-    /// hand), retrying while no broker answers. Returns false if a stop was requested first.
-    private func awaitMetadata(producer: KafkaProducer, watchdog: WatchdogMonitor) -> Bool {
+    /// hand), retrying while no broker answers. Returns the training topics' partition count,
+    /// or nil if a stop was requested first.
+    private func awaitMetadata(producer: KafkaProducer, watchdog: WatchdogMonitor) -> Int? {
         let admin = KafkaAdmin(sharing: producer)
         while !isStopRequested.load(ordering: .acquiring) {
             watchdog.pollWillBegin()
             defer { watchdog.pollDidEnd() }
             do {
                 let metadata = try admin.metadata(timeout: .seconds(5))
-                let known = Set(metadata.topics.map(\.name))
-                let missing = configuration.training.topics.filter { !known.contains($0) }
+                let training = metadata.topics.filter { configuration.training.topics.contains($0.name) }
+                let missing = configuration.training.topics.filter { name in !training.contains { $0.name == name } }
                 if !missing.isEmpty {
                     logger.warning(
                         "Training topics not found yet: \(missing.joined(separator: ", ")); "
                             + "learning starts when they exist"
                     )
                 }
-                return true
+                return training.reduce(0) { $0 + $1.partitions.count }
             } catch {
                 countKafkaError(error)
             }
         }
-        return false
+        return nil
     }
 
     // MARK: - Timers and systemd
