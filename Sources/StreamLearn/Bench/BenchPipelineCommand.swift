@@ -42,7 +42,9 @@ enum BenchPipelineCommand: Command {
 
             Records/s count from the first record handed over to the last, so the consumer
             group's first join (about 3 s on the embedded broker) is left out. CORES is the
-            process's CPU time over the wall time meanwhile. Build with -c release to measure.
+            process's CPU time over the wall time meanwhile, the embedded broker's threads
+            included; well below 1 for the pipeline means the daemon waited rather than worked.
+            Build with -c release to measure.
             """
     )
 

@@ -15,7 +15,7 @@ struct PipelineMeasurement {
     let timedRecords: Int
     let seconds: Double
     /// Process CPU seconds per wall second over the timed part: how many of the cores the
-    /// pipeline kept busy (librdkafka's threads included).
+    /// pipeline kept busy (librdkafka's and the embedded broker's threads included).
     let cores: Double
 
     var recordsPerSecond: Double { seconds > 0 ? Double(timedRecords) / seconds : 0 }
