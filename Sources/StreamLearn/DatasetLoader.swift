@@ -11,6 +11,11 @@ import StreamLearnCore
 /// i mod P), so partitions get equal shares whatever the keys. Each partition has its own
 /// `KafkaProduceBatch`, handed to librdkafka whole: no allocation per row on this side.
 ///
+/// Partition p is written by producer p mod N of the N producers given: librdkafka compresses
+/// on one thread per producer and broker, and compression is most of the work of a bulk load,
+/// so two producers spread it over two cores. Each partition still has a single, idempotent
+/// writer, so its rows keep their order.
+///
 /// Owned by one thread: `load()` runs the whole read-produce loop on the caller's thread and
 /// serves delivery reports there.
 final class DatasetLoader {
@@ -67,13 +72,15 @@ final class DatasetLoader {
     static let batchCapacity = 2048
 
     private let plan: Plan
-    private let producer: KafkaProducer
+    private let producers: [KafkaProducer]
     private let logger: Logger
     private let progress = ProgressReporter()
 
-    init(plan: Plan, producer: KafkaProducer, logger: Logger) {
+    /// A loader writing through `producers` (at least one).
+    init(plan: Plan, producers: [KafkaProducer], logger: Logger) {
+        precondition(!producers.isEmpty, "a loader needs a producer")
         self.plan = plan
-        self.producer = producer
+        self.producers = producers
         self.logger = logger
     }
 
@@ -125,7 +132,7 @@ final class DatasetLoader {
         )
         let targets = [plan.trainTopic] + (plan.testTopic.map { [$0] } ?? [])
         let sinks = targets.map { topic in
-            TopicSink(topic: topic, partitionCount: partitionCounts[topic] ?? 1)
+            TopicSink(topic: topic, partitionCount: partitionCounts[topic] ?? 1, producers: producers)
         }
         // Keys are the label as text; the two possible keys live for the whole run.
         let keys = UnsafeMutableRawBufferPointer.allocate(byteCount: 2, alignment: 1)
@@ -174,7 +181,7 @@ final class DatasetLoader {
                 let sink = sinks[selector.nextIsTest() ? 1 : 0]
                 let comma = line.firstIndex(of: UInt8(ascii: ","))!
                 let value = UnsafeRawBufferPointer(rebasing: line[(comma + 1)...])
-                try sink.append(key: label == 1 ? oneKey : zeroKey, value: value, producer: producer)
+                try sink.append(key: label == 1 ? oneKey : zeroKey, value: value)
 
                 if progress.isDue { drawProgress(outcome.rowsRead, reader) }
             }
@@ -184,12 +191,16 @@ final class DatasetLoader {
             // Rows before the bad one are on their way; deliver them so that the message can
             // say exactly what the topics hold.
             progress.clear()
-            for sink in sinks { try? sink.flush(producer: producer) }
-            try? producer.flush(timeout: deliveryTimeout)
-            badRow.rowsDelivered = producer.deliveredCount
+            for sink in sinks { try? sink.flush() }
+            for producer in producers { try? producer.flush(timeout: deliveryTimeout) }
+            // Successful deliveries may go unreported (delivery.report.only.error): count what
+            // was sent and neither failed nor is still queued.
+            let sent = sinks.reduce(0) { $0 + $1.rowsPerPartition.reduce(0, +) }
+            let lost = producers.reduce(0) { $0 + $1.failedDeliveryCount + $1.outstandingCount }
+            badRow.rowsDelivered = max(0, sent - lost)
             throw badRow
         }
-        for sink in sinks { try sink.flush(producer: producer) }
+        for sink in sinks { try sink.flush() }
         progress.clear()
 
         try deliverAll(timeout: deliveryTimeout, rowsRead: outcome.rowsRead)
@@ -209,16 +220,18 @@ final class DatasetLoader {
     /// Waits for every queued message's delivery report; throws the first failed delivery.
     private func deliverAll(timeout: Duration, rowsRead: Int) throws {
         let deadline = ContinuousClock.now + timeout
-        while producer.outstandingCount > 0, ContinuousClock.now < deadline {
-            producer.poll(timeout: .milliseconds(100))
+        var outstanding: Int { producers.reduce(0) { $0 + $1.outstandingCount } }
+        while outstanding > 0, ContinuousClock.now < deadline {
+            for producer in producers { producer.poll(timeout: .milliseconds(100 / producers.count)) }
             if progress.isDue {
-                progress.draw("delivering: \(producer.outstandingCount) messages still queued")
+                progress.draw("delivering: \(outstanding) messages still queued")
             }
         }
         progress.clear()
-        try producer.flush(timeout: .milliseconds(1))
-        if let failure = producer.firstDeliveryError {
-            throw LoadDeliveryFailure(failedCount: producer.failedDeliveryCount, first: failure)
+        for producer in producers { try producer.flush(timeout: .milliseconds(1)) }
+        if let failure = producers.lazy.compactMap(\.firstDeliveryError).first {
+            let failedCount = producers.reduce(0) { $0 + $1.failedDeliveryCount }
+            throw LoadDeliveryFailure(failedCount: failedCount, first: failure)
         }
     }
 
@@ -245,15 +258,18 @@ struct LoadDeliveryFailure: Error {
     let first: KafkaError
 }
 
-/// One topic's batches, one per partition, and the round-robin over them.
+/// One topic's batches, one per partition, the round-robin over them, and each partition's
+/// producer.
 private final class TopicSink {
     let topic: String
     private let batches: [KafkaProduceBatch]
+    private let producers: [KafkaProducer]
     private(set) var rowsPerPartition: [Int]
     private var nextPartition = 0
 
-    init(topic: String, partitionCount: Int) {
+    init(topic: String, partitionCount: Int, producers: [KafkaProducer]) {
         self.topic = topic
+        self.producers = (0..<partitionCount).map { producers[$0 % producers.count] }
         batches = (0..<partitionCount).map { _ in
             KafkaProduceBatch(capacity: DatasetLoader.batchCapacity, bytesPerMessage: 192)
         }
@@ -262,17 +278,19 @@ private final class TopicSink {
 
     /// Adds a row to the next partition's batch, sending the batch when it is full.
     @inline(__always)
-    func append(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, producer: KafkaProducer) throws {
+    func append(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) throws {
         let partition = nextPartition
         nextPartition = partition + 1 == batches.count ? 0 : partition + 1
         let batch = batches[partition]
         batch.append(key: key, value: value, partition: Int32(partition))
         rowsPerPartition[partition] += 1
-        if batch.isFull { try producer.send(batch, topic: topic) }
+        if batch.isFull { try producers[partition].send(batch, topic: topic) }
     }
 
     /// Sends what the batches still hold.
-    func flush(producer: KafkaProducer) throws {
-        for batch in batches where !batch.isEmpty { try producer.send(batch, topic: topic) }
+    func flush() throws {
+        for (partition, batch) in batches.enumerated() where !batch.isEmpty {
+            try producers[partition].send(batch, topic: topic)
+        }
     }
 }

@@ -70,7 +70,11 @@ struct KafkaCommandContext: Sendable {
         self.configuration = configuration
 
         if arguments.string("timeout") != nil {
-            timeout = try arguments.duration("timeout", default: Self.defaultTimeout, in: .milliseconds(1) ... .seconds(86_400))
+            timeout = try arguments.duration(
+                "timeout",
+                default: Self.defaultTimeout,
+                in: .milliseconds(1) ... .seconds(86_400)
+            )
         } else if let socketTimeout = configuration["socket.timeout.ms"], let milliseconds = Int(socketTimeout) {
             timeout = .milliseconds(milliseconds)
         } else {

@@ -22,6 +22,9 @@ enum LoadCommand: Command {
     /// than twice the speed.
     static let defaultCompressionLevel = "1"
 
+    /// Producers that write in parallel, at most one per core (see `DatasetLoader`).
+    static let maximumProducerCount = 2
+
     static let spec = CommandSpec(
         name: "load",
         summary: "load a CSV dataset into topics",
@@ -108,16 +111,23 @@ enum LoadCommand: Command {
             configuration["message.timeout.ms"] = String(seconds * 1000 + attoseconds / 1_000_000_000_000_000)
         }
         if configuration["queue.buffering.max.messages"] == nil {
-            configuration["queue.buffering.max.messages"] = "500000"
+            configuration["queue.buffering.max.messages"] = "250000"
+        }
+        if configuration["delivery.report.only.error"] == nil {
+            // Failures are what load reports; a report per delivered row only costs time.
+            configuration["delivery.report.only.error"] = "true"
         }
 
         let topicNames = [plan.trainTopic] + (plan.testTopic.map { [$0] } ?? [])
-        let (producer, described) = try context.mappingErrors {
-            let producer = try KafkaProducer(
+        func makeProducer() throws -> KafkaProducer {
+            try KafkaProducer(
                 configuration: configuration,
                 queueFullTimeout: context.timeout,
                 logHandler: context.logHandler
             )
+        }
+        let (producer, described) = try context.mappingErrors {
+            let producer = try makeProducer()
             let admin = KafkaAdmin(sharing: producer)
             do {
                 return (
@@ -144,7 +154,12 @@ enum LoadCommand: Command {
             watermarksBefore[topic.name] = topic.partitions.map { $0.watermarks! }
         }
 
-        let loader = DatasetLoader(plan: plan, producer: producer, logger: context.logger)
+        // A second producer, on a machine with a second core, compresses in parallel.
+        let partitionTotal = partitionCounts.values.reduce(0, +)
+        let producerCount = min(maximumProducerCount, partitionTotal, ProcessInfo.processInfo.activeProcessorCount)
+        var producers = [producer]
+        for _ in 1..<max(producerCount, 1) { producers.append(try context.mappingErrors { try makeProducer() }) }
+        let loader = DatasetLoader(plan: plan, producers: producers, logger: context.logger)
         var outcome: DatasetLoader.Outcome
         do {
             outcome = try loader.load(
@@ -246,6 +261,7 @@ enum LoadCommand: Command {
     /// that is reported but cannot be checked further.
     static func checkWatermarks(_ outcome: DatasetLoader.Outcome, _ context: KafkaCommandContext) throws {
         var problems: [String] = []
+        var missingRows: Int64 = 0
         for topic in outcome.topics {
             for (partition, written) in topic.rowsPerPartition.enumerated() where written > 0 {
                 let before = topic.watermarksBefore[partition]
@@ -254,12 +270,14 @@ enum LoadCommand: Command {
                 let place = KafkaTopicPartition(topic: topic.name, partition: Int32(partition))
                 if appended < Int64(written) {
                     problems.append("\(place) grew by \(appended) records, but \(written) rows were written")
+                    missingRows += Int64(written) - max(appended, 0)
                 } else if after.low > before.high {
                     let lost = min(after.low - before.high, Int64(written))
                     problems.append(
                         "\(place) dropped \(lost) of the \(written) rows written (low watermark \(after.low), "
                             + "first written offset \(before.high))"
                     )
+                    missingRows += lost
                 } else if appended > Int64(written) {
                     context.logger.warning(
                         "\(place) grew by \(appended) records, more than the \(written) rows written: "
@@ -269,11 +287,13 @@ enum LoadCommand: Command {
             }
         }
         guard !problems.isEmpty else { return }
+        let shown = problems.prefix(3).joined(separator: "; ")
+        let more = problems.count > 3 ? "; and \(problems.count - 3) more partitions" : ""
         throw CommandError(
             .failure,
             "\(context.commandName): The broker at '\(context.bootstrapServers)' did not keep every row: "
-                + problems.joined(separator: "; ")
-                + ". The embedded broker keeps only the newest 5 MiB of each partition: use more partitions "
+                + "\(missingRows) of the \(outcome.rowsWritten) rows written are gone: \(shown)\(more). "
+                + "The embedded broker keeps only the newest 5 MiB of each partition: use more partitions "
                 + "(streamlearn broker --topic NAME:PARTITIONS) or fewer rows (--rows N)."
         )
     }

@@ -41,7 +41,9 @@ enum TopicsCreateCommand: Command {
         if let problem = BrokerCommand.topicNameProblem(name) {
             throw arguments.usage("bad topic name '\(name)': \(problem)")
         }
-        guard arguments.string("partitions") != nil else { throw arguments.usage("missing required option '--partitions'") }
+        guard arguments.string("partitions") != nil else {
+            throw arguments.usage("missing required option '--partitions'")
+        }
         let partitions = try arguments.int("partitions", default: 1, in: 1...10_000)
         let replicationFactor = try arguments.int("replication-factor", default: -1, in: 1...1000)
         let context = try KafkaCommandContext(arguments)
@@ -58,9 +60,8 @@ enum TopicsCreateCommand: Command {
             } catch KafkaError.unsupportedByBroker(_, let reason) {
                 throw CommandError(
                     .failure,
-                    "\(context.commandName): Failed to create topic '\(name)': the cluster at "
-                        + "'\(context.bootstrapServers)' cannot create topics through the admin API (\(reason)). "
-                        + "It looks like the embedded broker (librdkafka's mock cluster), which does not implement "
+                    "\(context.commandName): Failed to create topic '\(name)' at '\(context.bootstrapServers)': "
+                        + "\(reason). It looks like the embedded broker (librdkafka's mock cluster), which does not implement "
                         + "CreateTopics. Create the topic when starting it: "
                         + "'streamlearn broker --topic \(name):\(partitions)'; or let the first producer create it "
                         + "(auto-creation gives \(BrokerCommand.autoCreatedPartitionCount) partitions)."
@@ -76,8 +77,12 @@ enum TopicsCreateCommand: Command {
                 print("Topic '\(name)' already exists.")
                 return ExitCode.success
             }
-            let replicas = replicationFactor < 0 ? "the broker's default replication factor" : "replication factor \(replicationFactor)"
-            print("Created topic '\(name)' with \(partitions) \(partitions == 1 ? "partition" : "partitions") and \(replicas).")
+            let replicas =
+                replicationFactor < 0
+                ? "the broker's default replication factor" : "replication factor \(replicationFactor)"
+            print(
+                "Created topic '\(name)' with \(partitions) \(partitions == 1 ? "partition" : "partitions") and \(replicas)."
+            )
             return ExitCode.success
         }
     }
