@@ -56,19 +56,36 @@ struct DemoSummary {
         let lag = max(Int64(produced.produced) - statistics.recordsTrained, 0)
         lines.append(item("lag at stop", "\(DemoFormat.grouped(Double(lag))) records not yet trained"))
 
-        // The daemon's newest records follow the drifted concept once it has trained past the
-        // drift row (partitions are filled in turn, so they reach it together).
-        let concept: SyntheticSUSY.Concept =
-            produced.driftRow.map { statistics.recordsTrained > Int64($0) } == true ? .drifted : .original
-        var best = concept == .drifted ? produced.bestDrifted : produced.bestOriginal
-        if best.rows == 0 { best = produced.bestOriginal }
+        // The last full interval that the live view showed: the daemon's own last interval is
+        // cut short by the stop and may cover only a few records.
+        let accuracy: Double?
+        let auc: Double?
+        let loss: Double?
+        let trainedThen: Int64
+        let interval: String
+        if let lastMetrics, lastMetrics.accuracy != nil {
+            (accuracy, auc, loss) = (lastMetrics.accuracy, lastMetrics.auc, lastMetrics.loss)
+            trainedThen = Int64(lastMetrics.recordsTrained ?? Double(statistics.recordsTrained))
+            interval = "last full metrics interval"
+        } else {
+            (accuracy, auc, loss) = (statistics.accuracy, statistics.auc, statistics.loss)
+            trainedThen = statistics.recordsTrained
+            interval = "last interval"
+        }
         var modelLine =
-            "accuracy \(DemoFormat.fixed(statistics.accuracy, 3)), AUC \(DemoFormat.fixed(statistics.auc, 3)), "
-            + "loss \(DemoFormat.fixed(statistics.loss, 3)) (last interval)"
+            "accuracy \(DemoFormat.fixed(accuracy, 3)), AUC \(DemoFormat.fixed(auc, 3)), "
+            + "loss \(DemoFormat.fixed(loss, 3)) (prequential, \(interval))"
         if let total = lastMetrics?.totalAccuracy {
             modelLine += "; accuracy \(DemoFormat.fixed(total, 3)) since start"
         }
         lines.append(item("model", modelLine))
+
+        // Those records follow the drifted concept once the daemon has trained past the drift
+        // row (the partitions are filled in turn, so they all reach it at about the same time).
+        let concept: SyntheticSUSY.Concept =
+            produced.driftRow.map { trainedThen > Int64($0) } == true ? .drifted : .original
+        var best = concept == .drifted ? produced.bestDrifted : produced.bestOriginal
+        if best.rows == 0 { best = produced.bestOriginal }
         let conceptName = concept == .drifted ? "the drifted rows" : "the rows before the drift"
         lines.append(
             item(
