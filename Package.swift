@@ -1,6 +1,13 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
+// Kafka/RDKafka/RDKafkaThreadStart.swift defines thrd_create, thrd_join and thrd_detach over
+// pthreads so that librdkafka's threads are visible to `swift test --sanitize=thread`; the
+// executables must export them for librdkafka to bind to them.
+let c11ThreadExports: [LinkerSetting] = ["thrd_create", "thrd_join", "thrd_detach"].map {
+    .unsafeFlags(["-Xlinker", "--export-dynamic-symbol=\($0)"], .when(platforms: [.linux]))
+}
+
 let package = Package(
     name: "streamlearn",
     products: [
@@ -24,13 +31,18 @@ let package = Package(
 
         // Commands and the daemon.
         .target(name: "StreamLearn", dependencies: ["StreamLearnCore", "Kafka", "Systemd", "Gzip"]),
-        .executableTarget(name: "streamlearn", dependencies: ["StreamLearn"]),
+        .executableTarget(
+            name: "streamlearn",
+            dependencies: ["StreamLearn"],
+            linkerSettings: c11ThreadExports
+        ),
 
         .testTarget(name: "StreamLearnCoreTests", dependencies: ["StreamLearnCore"]),
-        .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),
+        .testTarget(name: "KafkaTests", dependencies: ["Kafka"], linkerSettings: c11ThreadExports),
         .testTarget(
             name: "StreamLearnTests",
-            dependencies: ["StreamLearn", "StreamLearnCore", "Kafka", "Systemd", "Gzip", "streamlearn"]
+            dependencies: ["StreamLearn", "StreamLearnCore", "Kafka", "Systemd", "Gzip", "streamlearn"],
+            linkerSettings: c11ThreadExports
         ),
     ]
 )

@@ -97,6 +97,27 @@ final class DaemonTestBroker {
         first: Int = 0,
         badEvery: Int = 0
     ) throws {
+        try produceWithoutWaiting(
+            producer,
+            topic: topic,
+            partitions: partitions,
+            count: count,
+            first: first,
+            badEvery: badEvery
+        )
+        try producer.flush(timeout: .seconds(30))
+        #expect(producer.failedDeliveryCount == 0)
+    }
+
+    /// Enqueues the records of `produce` without waiting for their delivery.
+    static func produceWithoutWaiting(
+        _ producer: KafkaProducer,
+        topic: String,
+        partitions: Int32,
+        count: Int,
+        first: Int = 0,
+        badEvery: Int = 0
+    ) throws {
         for index in first..<(first + count) {
             let label = index % 2
             var value = ""
@@ -113,8 +134,6 @@ final class DaemonTestBroker {
                 value: Array(value.utf8)
             )
         }
-        try producer.flush(timeout: .seconds(30))
-        #expect(producer.failedDeliveryCount == 0)
     }
 }
 

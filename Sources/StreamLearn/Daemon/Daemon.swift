@@ -56,9 +56,6 @@ final class Daemon: @unchecked Sendable {
     private var checkpointedVersion: Int64 = 0
     private var durableOffsets: [TopicPartition: Int64] = [:]
 
-    // Poll thread only: partitions revoked or lost during the current poll.
-    private var revokedDuringPoll: Set<TopicPartition> = []
-
     // Control queue only.
     private var lastMetricsInstant = ContinuousClock.now
     private var lastMetricsRecords: Int64 = 0
@@ -226,7 +223,6 @@ final class Daemon: @unchecked Sendable {
         let batch = KafkaMessageBatch(capacity: configuration.training.pollMaxRecords)
         defer { batch.release() }
         while !isStopRequested.load(ordering: .acquiring) {
-            revokedDuringPoll.removeAll(keepingCapacity: true)
             session.watchdog.pollWillBegin()
             do {
                 try session.consumer.poll(
@@ -244,9 +240,8 @@ final class Daemon: @unchecked Sendable {
             }
             session.watchdog.pollDidEnd()
             for error in batch.errors { countKafkaError(error) }
-            let skipping = revokedDuringPoll
             trainingQueue.sync {
-                session.loop.train(batch, skipping: skipping)
+                session.loop.train(batch)
                 publishStatistics(session.loop)
             }
         }
@@ -258,21 +253,23 @@ final class Daemon: @unchecked Sendable {
     /// Runs on the poll thread inside `poll` or `close`.
     ///
     /// Assigned partitions start at the loop's next offsets (the checkpoint's, or further when
-    /// trained since), which win over committed ones. Revoked partitions are checkpointed and
-    /// committed first; once the commit succeeded their positions are forgotten, so the group's
-    /// committed offset serves them if they come back. Lost partitions are forgotten at once.
+    /// trained since), which win over committed ones, as DESIGN.md says; partitions the loop
+    /// does not know start at the committed offset, else auto.offset.reset. Revoked partitions
+    /// are checkpointed and committed before they go. Positions are never forgotten: this
+    /// model has learned exactly the records before them, so if a partition comes back (after a
+    /// rebalance, or after the group lost it while the coordinator was unreachable) it resumes
+    /// there, and no record is learned twice or skipped by this model.
     private func handleRebalance(_ event: KafkaRebalance) throws -> [KafkaTopicPartition: Int64] {
         guard let session else { return [:] }
         let partitions = event.partitions.map { TopicPartition(topic: $0.topic, partition: $0.partition) }
         let names = partitions.map(\.description).joined(separator: ", ")
         switch event.kind {
         case .assigned:
-            revokedDuringPoll.subtract(partitions)
             let starts = trainingQueue.sync { session.loop.startOffsets(for: partitions) }
             let fromCheckpoint = starts.sorted { $0.key < $1.key }.map { "\($0.key)@\($0.value)" }
             logger.notice(
                 "Assigned \(partitions.count) partitions (\(event.rebalanceProtocol.rawValue)): \(names)",
-                ["checkpoint_offsets": fromCheckpoint.isEmpty ? "none" : fromCheckpoint.joined(separator: ",")]
+                ["start_offsets": fromCheckpoint.isEmpty ? "committed" : fromCheckpoint.joined(separator: ",")]
             )
             var result: [KafkaTopicPartition: Int64] = [:]
             for (topicPartition, offset) in starts {
@@ -281,16 +278,13 @@ final class Daemon: @unchecked Sendable {
             return result
         case .revoked:
             logger.notice("Revoking \(partitions.count) partitions: \(names); checkpointing them first")
-            let isCommitted = checkpointQueue.sync { checkpointAndCommit(reason: "revoke") }
-            if isCommitted {
-                trainingQueue.sync { session.loop.forgetPositions(of: partitions) }
-            }
-            revokedDuringPoll.formUnion(partitions)
+            _ = checkpointQueue.sync { checkpointAndCommit(reason: "revoke") }
             return [:]
         case .lost:
-            logger.warning("Lost \(partitions.count) partitions: \(names); another member may own them now")
-            trainingQueue.sync { session.loop.forgetPositions(of: partitions) }
-            revokedDuringPoll.formUnion(partitions)
+            logger.warning(
+                "Lost \(partitions.count) partitions: \(names); the group moved on without this "
+                    + "member, nothing is committed for them"
+            )
             return [:]
         }
     }
@@ -409,11 +403,8 @@ final class Daemon: @unchecked Sendable {
             try consumer.commit(offsets)
             return true
         } catch {
-            countKafkaError(error)
-            logger.warning(
-                "Failed to commit offsets of group '\(configuration.training.groupID)': \(error); "
-                    + "the checkpoint holds them, retrying at the next checkpoint"
-            )
+            kafkaErrorCount.add(1, ordering: .relaxed)
+            logger.warning("\(error); the checkpoint holds them, retrying at the next checkpoint")
             return false
         }
     }
@@ -470,7 +461,8 @@ final class Daemon: @unchecked Sendable {
             checkpointSequence: statistics.checkpointSequence,
             checkpointAge: checkpointDate.withLock { $0 }.map { max(0, Date().timeIntervalSince($0)) },
             checkpointFailures: statistics.checkpointFailures,
-            kafkaErrors: kafkaErrorCount.load(ordering: .relaxed)
+            kafkaErrors: kafkaErrorCount.load(ordering: .relaxed),
+            residentBytes: MetricsReport.residentBytes()
         )
         statisticsState.withLock {
             $0.loss = sample.intervalLoss
@@ -604,7 +596,7 @@ final class Daemon: @unchecked Sendable {
             watchdog.pollWillBegin()
             defer { watchdog.pollDidEnd() }
             do {
-                let metadata = try admin.metadata(timeout: .seconds(5))
+                let metadata = try admin.metadata(timeout: .seconds(1))
                 let training = metadata.topics.filter { configuration.training.topics.contains($0.name) }
                 let missing = configuration.training.topics.filter { name in !training.contains { $0.name == name } }
                 if !missing.isEmpty {
@@ -641,23 +633,28 @@ final class Daemon: @unchecked Sendable {
         return timer
     }
 
-    /// Starts the WATCHDOG=1 timer at half of WATCHDOG_USEC when systemd asks for pings.
+    /// Starts the WATCHDOG=1 timer at half of WATCHDOG_USEC (or of `options.watchdogInterval`)
+    /// when a watchdog is asked for.
     private func startWatchdogTimer(_ watchdog: WatchdogMonitor) throws -> (any DispatchSourceTimer)? {
-        guard let notifier else { return nil }
-        let interval: Duration?
-        do {
-            interval = try notifier.watchdogInterval
-        } catch {
-            throw CommandError(.configError, "streamlearn run: \(error)")
+        var interval = options.watchdogInterval
+        if interval == nil, let notifier {
+            do {
+                interval = try notifier.watchdogInterval
+            } catch {
+                throw CommandError(.configError, "streamlearn run: \(error)")
+            }
         }
         guard let interval else { return nil }
-        logger.notice("systemd watchdog: \(interval) timeout, pinging every \(interval / 2) while the loop progresses")
+        logger.notice("Watchdog: \(interval) timeout, pinging every \(interval / 2) while the loop progresses")
+        let observer = options.watchdogObserver
         return startTimer(on: watchdogQueue, every: interval / 2) { [self] in
-            if watchdog.shouldPing() {
+            let isPinging = watchdog.shouldPing()
+            if isPinging {
                 notify("WATCHDOG=1") { try $0.watchdog() }
             } else {
                 logger.warning("The training loop made no progress for \(interval / 2); not pinging the watchdog")
             }
+            observer?(isPinging)
         }
     }
 

@@ -17,9 +17,26 @@ struct DaemonOptions: Sendable {
     /// without NOTIFY_SOCKET). False for in-process use.
     var notifiesSystemd = true
 
-    init(resetModel: Bool = false, handlesSignals: Bool = true, notifiesSystemd: Bool = true) {
+    /// The watchdog timeout to honour instead of systemd's WATCHDOG_USEC; the daemon decides
+    /// about a ping at half of it. Nil (the default): systemd's setting, if any. For in-process
+    /// use, with `watchdogObserver`.
+    var watchdogInterval: Duration?
+
+    /// Called on the watchdog queue at every watchdog tick with the decision: true when the
+    /// loop made progress (WATCHDOG=1 sent, when notifying systemd), false when it did not.
+    var watchdogObserver: (@Sendable (_ isPinging: Bool) -> Void)?
+
+    init(
+        resetModel: Bool = false,
+        handlesSignals: Bool = true,
+        notifiesSystemd: Bool = true,
+        watchdogInterval: Duration? = nil,
+        watchdogObserver: (@Sendable (_ isPinging: Bool) -> Void)? = nil
+    ) {
         self.resetModel = resetModel
         self.handlesSignals = handlesSignals
         self.notifiesSystemd = notifiesSystemd
+        self.watchdogInterval = watchdogInterval
+        self.watchdogObserver = watchdogObserver
     }
 }

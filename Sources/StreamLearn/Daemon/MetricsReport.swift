@@ -23,7 +23,8 @@ import StreamLearnCore
 ///      "bad_records": 0, "dead_lettered": 0,
 ///      "checkpoint": {"sequence": 7, "age_s": 3.2, "failures": 0},   age since the newest
 ///                                               durable checkpoint; null before the first
-///      "kafka": {"errors": 0}}                  consumer errors reported by librdkafka
+///      "kafka": {"errors": 0},                  consumer errors reported by librdkafka
+///      "process": {"rss_bytes": 24117248}}      resident memory (VmRSS), null if unknown
 struct MetricsReport: Sendable {
     var timestamp: Date
     var instance: String
@@ -48,6 +49,8 @@ struct MetricsReport: Sendable {
     var checkpointAge: Double?
     var checkpointFailures: Int64
     var kafkaErrors: Int64
+    /// Resident set size in bytes, from /proc/self/status.
+    var residentBytes: Int64?
 
     /// The JSON document, on one line.
     var json: String {
@@ -75,7 +78,8 @@ struct MetricsReport: Sendable {
             + "\"bad_records\":\(badRecords),\"dead_lettered\":\(deadLettered),"
             + "\"checkpoint\":{\"sequence\":\(Self.number(checkpointSequence)),"
             + "\"age_s\":\(Self.number(checkpointAge)),\"failures\":\(checkpointFailures)},"
-            + "\"kafka\":{\"errors\":\(kafkaErrors)}}"
+            + "\"kafka\":{\"errors\":\(kafkaErrors)},"
+            + "\"process\":{\"rss_bytes\":\(Self.number(residentBytes))}}"
     }
 
     /// The total lag over every partition with a known one.
@@ -98,6 +102,9 @@ struct MetricsReport: Sendable {
             parts.append("checkpoint \(checkpointSequence)\(age)")
         } else {
             parts.append("no checkpoint yet")
+        }
+        if let residentBytes {
+            parts.append("RSS " + String(format: "%.1f MiB", Double(residentBytes) / 1_048_576))
         }
         return parts.joined(separator: ", ")
     }
@@ -137,6 +144,15 @@ struct MetricsReport: Sendable {
             }
         }
         return result + "\""
+    }
+
+    /// This process's resident set size (VmRSS of /proc/self/status) in bytes, or nil.
+    static func residentBytes() -> Int64? {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
+        else { return nil }
+        let kilobytes = line.split(separator: " ").compactMap { Int64($0) }.first
+        return kilobytes.map { $0 * 1024 }
     }
 
     /// "2026-12-03T19:30:00.123Z".

@@ -4,7 +4,7 @@ import StreamLearnCore
 /// from it.
 ///
 /// `nextOffset` is the offset of the next record to train, or nil while unknown (a partition
-/// just assigned without a checkpoint entry, or one revoked). The counts are since the model was
+/// assigned without a checkpoint entry, before its first record). The counts are since the model was
 /// created and are kept in checkpoint metadata, so that they survive restarts; with exactly-once
 /// training `trainedCount + badCount` equals the records read from the partition.
 struct PartitionProgress: Sendable, Equatable {

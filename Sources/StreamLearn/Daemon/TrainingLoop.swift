@@ -114,16 +114,13 @@ final class TrainingLoop {
     /// Records below their partition's next offset were learned already (a re-delivery after a
     /// rebalance) and are skipped. Each other record is decoded; a refused one is counted and
     /// handed to `badRecordHandler`. The decoded rows are scored with the current model, then
-    /// trained on; every record's offset advances, good or bad. `skipping` lists partitions
-    /// whose records must be dropped untouched (revoked during this poll and not assigned
-    /// again); it is empty except right after a rebalance.
-    func train(_ batch: KafkaMessageBatch, skipping: Set<TopicPartition> = []) {
+    /// trained on; every record's offset advances, good or bad.
+    func train(_ batch: KafkaMessageBatch) {
         guard !batch.isEmpty else { return }
         var rowCount = 0
         var currentTopic: KafkaTopicIdentity?
         var currentPartition: Int32 = -1
         var index = 0
-        var isSkippingRun = false
 
         for position in batch.indices {
             let message = batch[position]
@@ -133,11 +130,8 @@ final class TrainingLoop {
                 // A new run of records from one partition: look its slot up once per run.
                 currentTopic = topic
                 currentPartition = partition
-                let topicPartition = TopicPartition(topic: message.topic, partition: partition)
-                isSkippingRun = !skipping.isEmpty && skipping.contains(topicPartition)
-                index = slot(for: topicPartition)
+                index = slot(for: TopicPartition(topic: message.topic, partition: partition))
             }
-            if isSkippingRun { continue }
             let offset = message.offset
             if let next = partitions[index].nextOffset, offset < next {
                 duplicatesSkipped += 1
@@ -196,15 +190,6 @@ final class TrainingLoop {
             if let next = partitions[index].nextOffset { result[topicPartition] = next }
         }
         return result
-    }
-
-    /// Forgets where `revoked` partitions stand (after they were checkpointed and committed),
-    /// so that if they come back, the group's committed offset serves them: another member may
-    /// have moved them on meanwhile. Their counts stay.
-    func forgetPositions(of revoked: [TopicPartition]) {
-        for topicPartition in revoked {
-            if let index = partitionIndex[topicPartition] { partitions[index].nextOffset = nil }
-        }
     }
 
     // MARK: - Snapshots

@@ -1,0 +1,127 @@
+import Foundation
+import Kafka
+import StreamLearnCore
+import Synchronization
+import Testing
+
+@testable import StreamLearn
+
+/// The daemon through its in-process API (`Daemon`, `DaemonOptions`, `DaemonStatistics`),
+/// against librdkafka's mock cluster in this process: what a broker outage does, and the
+/// in-process contract that `streamlearn demo` and `bench pipeline` rely on. Under
+/// `swift test --sanitize=thread` these also check the daemon's threads for races.
+@Suite("Daemon in process")
+struct DaemonInProcessTests {
+    /// A daemon running `run()` on a thread of its own.
+    final class Running: @unchecked Sendable {
+        let daemon: Daemon
+        private let result = Mutex<Result<ExitCode, any Error>?>(nil)
+        private let finished = DispatchSemaphore(value: 0)
+
+        init(_ daemon: Daemon) {
+            self.daemon = daemon
+            Thread.detachNewThread { [self] in
+                let outcome = Result { try daemon.run() }
+                result.withLock { $0 = outcome }
+                finished.signal()
+            }
+        }
+
+        /// Waits until `condition` holds for the daemon's statistics; false at the deadline.
+        func waitFor(timeout: Duration, _ condition: (DaemonStatistics) -> Bool) -> Bool {
+            let deadline = ContinuousClock.now + timeout
+            while ContinuousClock.now < deadline {
+                if condition(daemon.statistics) { return true }
+                Thread.sleep(forTimeInterval: 0.02)
+            }
+            return false
+        }
+
+        /// Stops the daemon and returns what `run()` returned.
+        func stop(timeout: Duration = .seconds(30)) throws -> ExitCode? {
+            daemon.requestStop()
+            guard finished.wait(timeout: .now() + .seconds(Int(timeout.components.seconds))) == .success else {
+                return nil
+            }
+            return try result.withLock { $0 }?.get()
+        }
+    }
+
+    @Test("a broker down for 10 seconds costs no record, and the watchdog keeps pinging while the loop waits")
+    func brokerOutage() throws {
+        let cluster = try MockCluster(brokerCount: 1)
+        try cluster.createTopic("outage-train", partitions: 2)
+        var producerConfiguration = KafkaConfiguration(["bootstrap.servers": cluster.bootstrapServers])
+        producerConfiguration["message.timeout.ms"] = "120000"
+        let producer = try KafkaProducer(configuration: producerConfiguration)
+        try DaemonTestBroker.produce(producer, topic: "outage-train", partitions: 2, count: 2000)
+
+        let directory = try DaemonTestFiles.makeDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = try DaemonTestFiles.writeConfiguration(
+            in: directory,
+            bootstrapServers: cluster.bootstrapServers,
+            topics: ["outage-train"],
+            groupID: "outage"
+        )
+        let configuration = try DaemonConfiguration.load(contentsOf: path)
+        let pings = Mutex<(sent: Int, withheld: Int)>((0, 0))
+        let options = DaemonOptions(
+            handlesSignals: false,
+            notifiesSystemd: false,
+            watchdogInterval: .seconds(1),
+            watchdogObserver: { isPinging in
+                pings.withLock { if isPinging { $0.sent += 1 } else { $0.withheld += 1 } }
+            }
+        )
+        let running = Running(try Daemon(configuration: configuration, options: options))
+        #expect(running.waitFor(timeout: .seconds(60)) { $0.recordsTrained == 2000 })
+
+        // Down for 10 seconds; records produced meanwhile wait in the producer's queue.
+        try cluster.setBrokerDown(1)
+        let before = pings.withLock { $0 }
+        try DaemonTestBroker.produceWithoutWaiting(producer, topic: "outage-train", partitions: 2, count: 2000, first: 2000)
+        Thread.sleep(forTimeInterval: 10)
+        let during = pings.withLock { $0 }
+        try cluster.setBrokerUp(1)
+        try producer.flush(timeout: .seconds(60))
+        #expect(producer.failedDeliveryCount == 0)
+
+        #expect(running.waitFor(timeout: .seconds(90)) { $0.recordsTrained == 4000 })
+        let status = try running.stop()
+        #expect(status == .success)
+
+        // The loop kept polling (timing out) during the outage, so every tick pinged.
+        #expect(during.sent - before.sent >= 10, "pings during the outage: \(during.sent - before.sent)")
+        #expect(during.withheld == before.withheld)
+
+        let checkpoint = try #require(DaemonTestFiles.newestCheckpoint(in: directory))
+        let first = TopicPartition(topic: "outage-train", partition: 0)
+        let second = TopicPartition(topic: "outage-train", partition: 1)
+        #expect(checkpoint.offsets == [first: 2000, second: 2000])
+        #expect(DaemonTestFiles.trainedCounts(checkpoint) == [first: 2000, second: 2000])
+        #expect(checkpoint.metadata["records_trained"] == "4000")
+        #expect(running.daemon.statistics.recordsTrained == 4000)
+    }
+
+    @Test("requestStop before the broker answers returns success without a checkpoint")
+    func stopBeforeReady() throws {
+        let directory = try DaemonTestFiles.makeDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = try DaemonTestFiles.writeConfiguration(
+            in: directory,
+            bootstrapServers: "127.0.0.1:1",
+            topics: ["nowhere"]
+        )
+        let configuration = try DaemonConfiguration.load(contentsOf: path)
+        let daemon = try Daemon(
+            configuration: configuration,
+            options: DaemonOptions(handlesSignals: false, notifiesSystemd: false)
+        )
+        let running = Running(daemon)
+        #expect(!running.waitFor(timeout: .milliseconds(500)) { $0.isReady })
+        #expect(try running.stop() == .success)
+        #expect(daemon.statistics.isStopping)
+        #expect(DaemonTestFiles.newestCheckpoint(in: directory) == nil)
+    }
+}
