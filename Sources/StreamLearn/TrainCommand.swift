@@ -46,7 +46,7 @@ enum TrainCommand: Command {
             Each epoch prints records, mean loss and accuracy (from each batch's forward pass,
             before its update), seconds and records/s; on a terminal a progress bar runs while
             the epoch does. Memory stays bounded by the shuffle buffer and librdkafka's fetch
-            queue (4 MiB unless -X queued.max.messages.kbytes says otherwise) whatever the
+            queue (2 MiB unless -X queued.max.messages.kbytes says otherwise) whatever the
             topic's size; --cache trades that for not reading Kafka again after epoch 1.
 
             The message value is a CSV line of features and the key the label ("0" or "1"), as

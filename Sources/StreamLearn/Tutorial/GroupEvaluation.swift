@@ -60,6 +60,10 @@ final class GroupEvaluation {
     private var assigned: Set<Int32> = []
     private var atEnd: Set<Int32> = []
     private var consumerErrorsShown = 0
+    private var lastRestart = ContinuousClock.now
+
+    /// Fetches restarted because librdkafka had stopped fetching (see `restartStarvedFetches`).
+    private(set) var restartCount = 0
 
     // Per poll: the next offset of each partition the poll touched, to commit.
     private var pollNextOffsets: [Int64]
@@ -117,7 +121,7 @@ final class GroupEvaluation {
             try consumer.poll(
                 into: messages,
                 maxMessages: settings.batchSize,
-                timeout: .milliseconds(100),
+                timeout: PartitionTraining.starvationTimeout,
                 onRebalance: { [unowned self] rebalance in
                     self.apply(rebalance)
                     return [:]
@@ -131,6 +135,9 @@ final class GroupEvaluation {
             }
             for end in messages.partitionsAtEnd where end.topic == settings.topic {
                 atEnd.insert(end.partition)
+            }
+            if messages.isEmpty && messages.partitionsAtEnd.isEmpty {
+                try restartStarvedFetches(now: clock.now)
             }
 
             let now = clock.now
@@ -168,6 +175,28 @@ final class GroupEvaluation {
         case .never:
             return false
         }
+    }
+
+    /// Makes librdkafka fetch again partitions that are neither at their end nor delivering.
+    ///
+    /// librdkafka 2.0.2 stops fetching a partition whose queue reached
+    /// `queued.max.messages.kbytes` and looks again only when its broker thread next wakes up,
+    /// up to a second later (confluentinc/librdkafka#2879, fixed by `fetch.queue.backoff.ms` in
+    /// 2.2). Once the queue has run dry, a seek to the current position wakes that thread and
+    /// costs nothing: there is nothing queued to discard, and reading goes on from the same
+    /// offset. Not more often than `PartitionTraining.reopenInterval`.
+    private func restartStarvedFetches(now: ContinuousClock.Instant) throws {
+        guard now - lastRestart >= PartitionTraining.reopenInterval else { return }
+        let starved = assigned.subtracting(atEnd).map { KafkaTopicPartition(topic: settings.topic, partition: $0) }
+        guard !starved.isEmpty else { return }
+        lastRestart = now
+        let positions = try consumer.positions(of: starved)
+        guard !positions.isEmpty else { return }
+        try consumer.seek(
+            positions.map { KafkaTopicPartitionOffset($0.key, offset: $0.value) },
+            timeout: .seconds(1)
+        )
+        restartCount += 1
     }
 
     private func apply(_ rebalance: KafkaRebalance) {

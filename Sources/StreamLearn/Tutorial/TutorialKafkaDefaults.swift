@@ -2,13 +2,16 @@ import Kafka
 
 /// The librdkafka properties that `train` and `evaluate` set unless `-X` sets them.
 ///
-/// librdkafka prefetches up to `queued.max.messages.kbytes` (64 MiB by default) per client,
-/// which alone would exceed the commands' memory goal; 4 MiB keeps a local or nearby broker
-/// busy, and the command's own memory is bounded by its batch and shuffle buffers.
+/// librdkafka prefetches up to `queued.max.messages.kbytes` (64 MiB by default) per client, and
+/// each queued record costs about 550 bytes of memory beyond its payload, which alone would
+/// exceed the commands' memory goal (50 MiB). 2 MiB of payload (about 11,000 SUSY records)
+/// holds a tenth of a second of either command's work; when librdkafka stops fetching at that
+/// bound, the commands restart it as soon as they run dry (see `PartitionTraining` and
+/// `GroupEvaluation`), so the bound costs little speed.
 enum TutorialKafkaDefaults {
     /// Prefetch bound for both commands.
     static let shared: KeyValuePairs<String, String> = [
-        "queued.max.messages.kbytes": "4096"
+        "queued.max.messages.kbytes": "2048"
     ]
 
     /// What `evaluate` adds: start a group's first run at the oldest record, as the tutorial's
