@@ -73,6 +73,9 @@ struct CSVRowCheckerTests {
             "10,1,2,3",
             "1e0,1,2,3",
             "01,1,2,3",
+            "1,0.1234567890123:5,2,3",  // a stray byte inside a long run of digits
+            "1,12345678901234567890.123456789012,2,3",
+            "1,0.12345678/,2,3",  // '/' sits just below '0'
         ]
         for line in lines {
             #expect(check(line) == decode(line), "\(line)")
