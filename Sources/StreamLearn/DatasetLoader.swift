@@ -183,7 +183,7 @@ final class DatasetLoader {
                 let value = UnsafeRawBufferPointer(rebasing: line[(comma + 1)...])
                 try sink.append(key: label == 1 ? oneKey : zeroKey, value: value)
 
-                if progress.isDue { drawProgress(outcome.rowsRead, reader) }
+                if progress.isDue { drawProgress(outcome.rowsRead, reader, total: selectorRows) }
             }
         } catch is RowLimitReached {
             // --rows reached: the rest of the file is not read.
@@ -237,11 +237,14 @@ final class DatasetLoader {
 
     private var displayName: String { plan.path == "-" ? "standard input" : "'\(plan.path)'" }
 
-    private func drawProgress(_ rows: Int, _ reader: GzipLineReader) {
-        var text = "loading: \(rows) rows read"
-        if let size = reader.inputSize, size > 0 {
-            let percent = Double(reader.inputBytesRead) / Double(size) * 100
-            text += String(format: " (%.0f%% of the file)", percent)
+    /// "loading: 120000 of 1000000 rows (12%)", or the share of the file read when the number
+    /// of rows is not known.
+    private func drawProgress(_ rows: Int, _ reader: GzipLineReader, total: Int?) {
+        var text = "loading: \(rows) rows"
+        if let total, total > 0 {
+            text += String(format: " of %d (%.0f%%)", total, Double(rows) / Double(total) * 100)
+        } else if let size = reader.inputSize, size > 0 {
+            text += String(format: " (%.0f%% of the file)", Double(reader.inputBytesRead) / Double(size) * 100)
         }
         progress.draw(text)
     }

@@ -30,7 +30,7 @@ enum LoadCommand: Command {
         summary: "load a CSV dataset into topics",
         usage: """
             streamlearn load --file PATH --topic T [--test-topic T2 --test-fraction F] [--rows N] [--seed S]
-                   [--header] [--skip-bad] -b B [-X KEY=VALUE]... [--timeout DURATION]
+                   [--header] [--skip-bad] [--features N] -b B [-X KEY=VALUE]... [--timeout DURATION]
             """,
         options: [
             .value(
@@ -63,17 +63,17 @@ enum LoadCommand: Command {
             probability F. Rows keep their file order within each topic. Rows are spread
             evenly over each topic's partitions, round-robin by row, not by key.
 
-            A row that is not a label plus the same count of numbers as the first row stops the
-            load with status 65 and names its line; rows before it have been written. With
-            --skip-bad such rows are counted, and the first \(DatasetLoader.describedRejectLimit)
-            described on stderr.
+            A row that is not a label plus as many numbers as the first row (or --features N)
+            stops the load with status 65 and names its line; the rows before it have been
+            written. With --skip-bad such rows are counted, and the first \(DatasetLoader.describedRejectLimit) described.
+            The topics must exist; the embedded broker creates them with 'broker --topic'.
 
             No row is lost silently: a failed delivery fails the command (69 when the broker
             is unreachable), and afterwards every partition's watermarks are compared with what
             was written; if the broker kept less (the embedded broker keeps only the newest
             5 MiB of each partition), the command says so and fails. Messages are compressed
-            with \(defaultCompression) at level \(defaultCompressionLevel) unless -X compression.codec=...
-            says otherwise. Progress shows on a terminal only.
+            with \(defaultCompression) at level \(defaultCompressionLevel) unless -X compression.codec says otherwise.
+            Progress shows on a terminal only. docs/data-commands.md has more.
 
             Example:
               streamlearn generate --rows 100000 > susy.csv
