@@ -39,7 +39,6 @@ final class DatasetLoader {
         var blankLines = 0
         /// Whether the test topic received exactly round(fraction × rows) rows.
         var isSplitExact = true
-        var featureCount = 0
         var elapsed: Duration = .zero
         var topics: [TopicOutcome] = []
 
@@ -203,9 +202,8 @@ final class DatasetLoader {
         for sink in sinks { try sink.flush() }
         progress.clear()
 
-        try deliverAll(timeout: deliveryTimeout, rowsRead: outcome.rowsRead)
+        try deliverAll(timeout: deliveryTimeout)
         outcome.elapsed = ContinuousClock.now - start
-        outcome.featureCount = checker?.featureCount ?? 0
         outcome.isSplitExact = plan.testTopic == nil || (selector.isExact && outcome.rowsRejected == 0)
         outcome.topics = sinks.map { sink in
             TopicOutcome(
@@ -218,7 +216,7 @@ final class DatasetLoader {
     }
 
     /// Waits for every queued message's delivery report; throws the first failed delivery.
-    private func deliverAll(timeout: Duration, rowsRead: Int) throws {
+    private func deliverAll(timeout: Duration) throws {
         let deadline = ContinuousClock.now + timeout
         var outstanding: Int { producers.reduce(0) { $0 + $1.outstandingCount } }
         while outstanding > 0, ContinuousClock.now < deadline {

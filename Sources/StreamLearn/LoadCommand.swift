@@ -315,7 +315,8 @@ enum LoadCommand: Command {
         let written = outcome.topics.map { "\($0.rowsWritten) to '\($0.name)'" }.joined(separator: " and ")
         let seconds = Double(outcome.elapsed.components.seconds) + Double(outcome.elapsed.components.attoseconds) / 1e18
         let rate = seconds > 0 ? Int((Double(outcome.rowsWritten) / seconds).rounded()) : 0
-        return "Read \(outcome.rowsRead) rows from \(inputName) (\(outcome.rowsRejected) rejected); wrote "
+        let blank = outcome.blankLines == 0 ? "" : ", \(outcome.blankLines) blank lines skipped"
+        return "Read \(outcome.rowsRead) rows from \(inputName) (\(outcome.rowsRejected) rejected\(blank)); wrote "
             + written + String(format: " in %.2f s (%d rows/s).", seconds, rate)
     }
 

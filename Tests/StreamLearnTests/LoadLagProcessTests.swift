@@ -192,6 +192,24 @@ struct LoadLagProcessTests {
         #expect(result.standardError.contains("'rows'[0] dropped \(low) of the 40000 rows written"))
     }
 
+    @Test("blank lines are skipped and counted, and --features sets the width")
+    func blankLinesAndWidth() throws {
+        let broker = try TestBrokerProcess(topics: ["rows": 1])
+        let directory = try TestDirectory("blank")
+        let file = try directory.write("rows.csv", "1,2,3\n\n0,4,5\n  \n1,6,7\n")
+
+        let loaded = try TestBinary.run(["load", "--file", file, "--topic", "rows", "-b", broker.bootstrapServers])
+        let wrongWidth = try TestBinary.run([
+            "load", "--file", file, "--topic", "rows", "--features", "3", "-b", broker.bootstrapServers,
+        ])
+
+        #expect(loaded.status == 0, "stderr: \(loaded.standardError)")
+        #expect(loaded.standardOutput.contains("Read 3 rows from '\(file)' (0 rejected, 2 blank lines skipped)"))
+        #expect(wrongWidth.status == 65)
+        #expect(wrongWidth.standardError.contains("line 1 of '\(file)': expected 4 fields, found 3"))
+        #expect(try broker.records("rows", 0).map { $0.key ?? "" } == ["1", "0", "1"])
+    }
+
     @Test("load into a topic the broker does not have fails and says how to create it")
     func missingTopic() throws {
         let broker = try TestBrokerProcess(topics: ["rows": 1])
