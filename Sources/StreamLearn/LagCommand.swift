@@ -52,7 +52,15 @@ enum LagCommand: Command {
                 return try admin.lag(group: group, topics: topics.isEmpty ? nil : topics, timeout: context.timeout)
             } catch let error as KafkaError where error.code == .unknownTopicOrPartition {
                 let existing = (try? admin.describeTopics(includeWatermarks: false, timeout: context.timeout)) ?? []
-                let missing = topics.first { name in !existing.contains { $0.name == name } } ?? topics.first ?? "?"
+                guard let missing = topics.first(where: { name in !existing.contains { $0.name == name } }) else {
+                    // Without --topic the topics come from the group's commits: one was deleted since.
+                    throw CommandError(
+                        .failure,
+                        "\(context.commandName): Failed to read the lag of group '\(group)': it has committed "
+                            + "offsets of a topic that the cluster at '\(context.bootstrapServers)' no longer has "
+                            + "(\(error)); name the topics to show with --topic"
+                    )
+                }
                 throw CommandError(
                     .failure,
                     "\(context.commandName): Failed to read the lag of group '\(group)' on topic '\(missing)': "

@@ -261,6 +261,9 @@ struct LoadLagProcessTests {
 
         let lag = try TestBinary.run(["lag", "--group", "lag-test", "-b", broker.bootstrapServers])
         let nobody = try TestBinary.run(["lag", "--group", "nobody", "-b", broker.bootstrapServers])
+        let absent = try TestBinary.run([
+            "lag", "--group", "lag-test", "--topic", "absent", "-b", broker.bootstrapServers,
+        ])
 
         #expect(lag.status == 0, "stderr: \(lag.standardError)")
         let rows = lag.lines.map { $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init) }
@@ -268,6 +271,7 @@ struct LoadLagProcessTests {
         #expect(Array(rows.dropFirst()) == [["rows", "0", "20", "50", "30"], ["rows", "1", "50", "50", "0"]])
         #expect(nobody.status == 0)
         #expect(nobody.standardOutput.contains("Consumer group 'nobody' has no committed offsets"))
+        #expect(absent.status == 1 && absent.standardError.contains("topic 'absent'"), "\(absent.standardError)")
     }
 
     @Test("with the broker down, load, lag and topics describe exit 69 within their timeout, naming the broker")
