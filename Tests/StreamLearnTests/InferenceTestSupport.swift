@@ -22,8 +22,8 @@ struct InferenceCluster {
         var configuration = KafkaConfiguration([
             "bootstrap.servers": cluster.bootstrapServers,
             "auto.offset.reset": "earliest",
-            "session.timeout.ms": "6000",
-            "heartbeat.interval.ms": "500",
+            "session.timeout.ms": "3000",
+            "heartbeat.interval.ms": "300",
             "log_level": "3",
         ])
         for (key, value) in extra { configuration[key] = value }
