@@ -336,4 +336,25 @@ struct InferenceServiceTests {
         let mismatches = Set(bySource.keys).symmetricDifference(harness.input.goodPositions).count
         #expect(mismatches == 0)
     }
+
+    @Test(
+        "a produce that fails for good rewinds the batch, and exactly-once still holds",
+        arguments: [DaemonConfiguration.Delivery.exactlyOnce, .atLeastOnce]
+    )
+    func permanentProduceFailureRewinds(delivery: DaemonConfiguration.Delivery) throws {
+        let harness = try Harness(records: 4_000, delivery: delivery)
+        let service = try harness.makeService()
+        harness.test.cluster.pushRequestErrors(.produce, [.messageSizeTooLarge, .messageSizeTooLarge])
+        var rewound = 0
+        #expect(try harness.runUntilCaughtUp(service) { if $0.isRewound { rewound += 1 } })
+        try service.close()
+
+        #expect(rewound >= 1)
+        let bySource = try harness.predictionsBySource()
+        let mismatches = Set(bySource.keys).symmetricDifference(harness.input.goodPositions).count
+        #expect(mismatches == 0)
+        if delivery == .exactlyOnce {
+            #expect(bySource.values.allSatisfy { $0.count == 1 })
+        }
+    }
 }
