@@ -66,6 +66,7 @@ enum EvaluateCommand: Command {
     )
 
     static func run(_ arguments: ParsedArguments) throws -> ExitCode {
+        MallocArenas.limitForCommand()
         if let extra = arguments.positionals.first { throw arguments.usage("unexpected argument '\(extra)'") }
         let modelPath = try arguments.required("model")
         let topic = try arguments.required("topic")

@@ -70,6 +70,7 @@ enum TrainCommand: Command {
     )
 
     static func run(_ arguments: ParsedArguments) throws -> ExitCode {
+        MallocArenas.limitForCommand()
         if let extra = arguments.positionals.first { throw arguments.usage("unexpected argument '\(extra)'") }
         let topic = try arguments.required("topic")
         let partition = Int32(try arguments.int("partition", default: 0, in: 0...Int(Int32.max)))
