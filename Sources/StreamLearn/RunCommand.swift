@@ -47,6 +47,12 @@ enum RunCommand: Command {
             print(summary(configuration, path: path))
             return .success
         }
+        // One malloc arena instead of one per thread (glibc's default is 8 per core): the
+        // daemon's threads allocate little, and per-thread arenas that keep freed checkpoint
+        // and fetch buffers cost about 10 MiB of resident memory (measured: 50 MiB -> 41 MiB
+        // at 33,000 records/s), with no measurable cost in throughput.
+        _ = glibcMallopt(glibcArenaMaximum, 1)
+        _ = glibcMallopt(glibcMmapThreshold, 256 << 10)
         let options = DaemonOptions(resetModel: arguments.has("reset-model"))
         let daemon = try Daemon(configuration: configuration, options: options)
         return try daemon.run()
@@ -95,3 +101,13 @@ enum RunCommand: Command {
         return lines.joined(separator: "\n")
     }
 }
+
+/// glibc's mallopt(3), which the Glibc module does not import (malloc.h).
+@_silgen_name("mallopt")
+private func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
+
+/// M_ARENA_MAX from glibc's malloc.h.
+private let glibcArenaMaximum: Int32 = -8
+
+/// M_MMAP_THRESHOLD from glibc's malloc.h.
+private let glibcMmapThreshold: Int32 = -3

@@ -208,6 +208,8 @@ final class Daemon: @unchecked Sendable {
         } catch {
             logger.warning("Failed to leave group '\(configuration.training.groupID)' cleanly: \(error)")
         }
+        // The consumer and producer are closed; release their handles now, not with the Daemon.
+        session = nil
         let final = statistics
         logger.notice(
             "Stopped: trained \(final.recordsTrained) records in this run, model step \(final.modelStep), "
