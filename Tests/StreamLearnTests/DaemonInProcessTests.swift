@@ -80,7 +80,13 @@ struct DaemonInProcessTests {
         // Down for 10 seconds; records produced meanwhile wait in the producer's queue.
         try cluster.setBrokerDown(1)
         let before = pings.withLock { $0 }
-        try DaemonTestBroker.produceWithoutWaiting(producer, topic: "outage-train", partitions: 2, count: 2000, first: 2000)
+        try DaemonTestBroker.produceWithoutWaiting(
+            producer,
+            topic: "outage-train",
+            partitions: 2,
+            count: 2000,
+            first: 2000
+        )
         Thread.sleep(forTimeInterval: 10)
         let during = pings.withLock { $0 }
         try cluster.setBrokerUp(1)

@@ -48,7 +48,9 @@ struct DaemonProcessTests {
         }
     }
 
-    @Test("READY, STATUS and WATCHDOG reach NOTIFY_SOCKET; SIGTERM gives STOPPING, a final checkpoint, matching commits and metrics")
+    @Test(
+        "READY, STATUS and WATCHDOG reach NOTIFY_SOCKET; SIGTERM gives STOPPING, a final checkpoint, matching commits and metrics"
+    )
     func lifecycle() throws {
         let broker = try DaemonTestBroker(topics: ["life-train": 3, "life-metrics": 1])
         let directory = try DaemonTestFiles.makeDirectory()
@@ -108,7 +110,10 @@ struct DaemonProcessTests {
         // Metrics messages carry DESIGN.md's fields.
         let metrics = try readLastMetrics(broker: broker, topic: "life-metrics")
         let document = try #require(metrics)
-        for key in ["ts", "instance", "uptime_s", "model", "training", "inference", "lag", "bad_records", "dead_lettered", "checkpoint"] {
+        for key in [
+            "ts", "instance", "uptime_s", "model", "training", "inference", "lag", "bad_records", "dead_lettered",
+            "checkpoint",
+        ] {
             #expect(document[key] != nil, "missing \(key) in \(document)")
         }
         let training = try #require(document["training"] as? [String: Any])
@@ -151,7 +156,9 @@ struct DaemonProcessTests {
         let error = try daemon.waitForLine(onStandardError: true) { $0.hasPrefix("<3>") }
         #expect(error.contains(newest))
         #expect(error.contains("checksum mismatch"))
-        try daemon.waitForLine(onStandardError: true) { $0.contains("Loaded checkpoint") && $0.contains("checkpoint-000000000001") }
+        try daemon.waitForLine(onStandardError: true) {
+            $0.contains("Loaded checkpoint") && $0.contains("checkpoint-000000000001")
+        }
         daemon.send(SIGTERM)
         let output = daemon.wait(timeout: .seconds(30))
         #expect(output.status == 0, "\(output.standardError)")
@@ -169,8 +176,12 @@ struct DaemonProcessTests {
         )
         let store = CheckpointStore(directory: directory + "/checkpoints", keep: 5)
         try store.prepareDirectory()
-        let other = Model(configuration: ModelConfiguration(kind: .mlp, inputCount: 18, hiddenSizes: [4], dropoutRates: [0]))
-        try store.write(Checkpoint(sequence: 1, model: other.state, offsets: [TopicPartition(topic: "train", partition: 0): 5]))
+        let other = Model(
+            configuration: ModelConfiguration(kind: .mlp, inputCount: 18, hiddenSizes: [4], dropoutRates: [0])
+        )
+        try store.write(
+            Checkpoint(sequence: 1, model: other.state, offsets: [TopicPartition(topic: "train", partition: 0): 5])
+        )
 
         let refused = try TestBinary.run(["run", "--config", config])
         #expect(refused.status == 78)

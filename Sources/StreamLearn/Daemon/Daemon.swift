@@ -338,7 +338,9 @@ final class Daemon: @unchecked Sendable {
                     + "\(checkpoint.metadata[TrainingLoop.recordsTrainedKey] ?? "?") records trained, "
                     + "\(checkpoint.offsets.count) partition offsets"
             )
-            if let hash = checkpoint.metadata[Checkpoint.MetadataKey.configHash], hash != configuration.configurationHash {
+            if let hash = checkpoint.metadata[Checkpoint.MetadataKey.configHash],
+                hash != configuration.configurationHash
+            {
                 logger.notice(
                     "Checkpoint was trained under other model settings (hash \(hash), now "
                         + "\(configuration.configurationHash)); continuing with its weights"
@@ -438,9 +440,8 @@ final class Daemon: @unchecked Sendable {
         let nextOffsets = Dictionary(sample.nextOffsets, uniquingKeysWith: { first, _ in first })
         let lag = assigned.map { partition -> (TopicPartition, Int64?) in
             let key = TopicPartition(topic: partition.topic, partition: partition.partition)
-            guard let high = session.consumer.cachedWatermarks(topic: partition.topic, partition: partition.partition)?.high
-            else { return (key, nil) }
-            guard let next = nextOffsets[key] else { return (key, nil) }
+            let watermarks = session.consumer.cachedWatermarks(topic: partition.topic, partition: partition.partition)
+            guard let high = watermarks?.high, let next = nextOffsets[key] else { return (key, nil) }
             return (key, max(0, high - next))
         }
         let statistics = self.statistics
@@ -623,8 +624,10 @@ final class Daemon: @unchecked Sendable {
         _ handler: @escaping @Sendable () -> Void
     ) -> any DispatchSourceTimer {
         let timer = DispatchSource.makeTimerSource(queue: queue)
-        let nanoseconds = Int(clamping: interval.components.seconds * 1_000_000_000
-            + interval.components.attoseconds / 1_000_000_000)
+        let nanoseconds = Int(
+            clamping: interval.components.seconds * 1_000_000_000
+                + interval.components.attoseconds / 1_000_000_000
+        )
         timer.schedule(
             deadline: .now() + .nanoseconds(nanoseconds),
             repeating: .nanoseconds(nanoseconds),
