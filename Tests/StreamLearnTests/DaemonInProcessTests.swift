@@ -131,3 +131,83 @@ struct DaemonInProcessTests {
         #expect(DaemonTestFiles.newestCheckpoint(in: directory) == nil)
     }
 }
+
+/// The training loop on real consumed batches: bad records, offsets, re-deliveries.
+@Suite("Daemon training loop")
+struct DaemonTrainingLoopTests {
+    @Test("bad records are counted and skipped, every offset advances, and a re-delivery is never trained twice")
+    func trainingLoop() throws {
+        let cluster = try MockCluster(brokerCount: 1)
+        try cluster.createTopic("loop-train", partitions: 1)
+        let producer = try KafkaProducer(
+            configuration: KafkaConfiguration(["bootstrap.servers": cluster.bootstrapServers])
+        )
+        try DaemonTestBroker.produce(producer, topic: "loop-train", partitions: 1, count: 500, badEvery: 100)
+
+        let configuration = DaemonConfiguration(
+            kafka: .init(properties: [.init(key: "bootstrap.servers", value: cluster.bootstrapServers)]),
+            training: .init(topics: ["loop-train"], groupID: "loop", pollMaxRecords: 256, batchSize: 16),
+            model: .init(kind: .logistic, hiddenSizes: [], dropoutRates: []),
+            checkpoint: .init(directory: "/nonexistent"),
+            instance: "loop-test"
+        )
+        let badOffsets = Mutex<[Int64]>([])
+        let loop = TrainingLoop(
+            model: Model(configuration: configuration.modelConfiguration),
+            configuration: configuration,
+            checkpoint: nil,
+            badRecordHandler: { message, failure in
+                badOffsets.withLock { $0.append(message.offset) }
+                #expect(failure == .wrongFieldCount(expected: 18, found: 3))
+            }
+        )
+        let partition = TopicPartition(topic: "loop-train", partition: 0)
+        let batch = KafkaMessageBatch(capacity: 256)
+
+        func readAll(from start: Int64) throws {
+            let reader = try KafkaPartitionReader(
+                configuration: KafkaConfiguration(["bootstrap.servers": cluster.bootstrapServers]),
+                topic: "loop-train",
+                partition: 0,
+                startOffset: start,
+                endOffset: 500
+            )
+            let deadline = ContinuousClock.now + .seconds(20)
+            while !reader.isFinished, ContinuousClock.now < deadline {
+                try reader.read(into: batch, maxMessages: 256, timeout: .milliseconds(200))
+                loop.train(batch)
+            }
+            batch.release()
+        }
+
+        try readAll(from: 0)
+        #expect(loop.recordsTrained == 495)
+        #expect(loop.badRecords == 5)
+        #expect(badOffsets.withLock { $0 } == [0, 100, 200, 300, 400])
+        #expect(loop.startOffsets(for: [partition]) == [partition: 500])
+        let step = loop.model.step
+
+        // The same records again (a rebalance or seek re-delivers them): nothing changes.
+        try readAll(from: 0)
+        #expect(loop.recordsTrained == 495)
+        #expect(loop.duplicatesSkipped == 500)
+        #expect(loop.model.step == step)
+
+        let checkpoint = loop.checkpoint(sequence: 1, metadata: ["instance": "loop-test"])
+        #expect(checkpoint.offsets == [partition: 500])
+        #expect(checkpoint.metadata["trained/loop-train/0"] == "495")
+        #expect(checkpoint.metadata["bad/loop-train/0"] == "5")
+        #expect(checkpoint.metadata["records_trained"] == "495")
+        #expect(checkpoint.metadata["instance"] == "loop-test")
+
+        // A loop restored from that checkpoint continues the counts and positions.
+        let restored = TrainingLoop(
+            model: try Model(state: checkpoint.model),
+            configuration: configuration,
+            checkpoint: checkpoint,
+            badRecordHandler: { _, _ in }
+        )
+        #expect(restored.startOffsets(for: [partition]) == [partition: 500])
+        #expect(restored.partitions.first?.trainedCount == 495)
+    }
+}
