@@ -398,4 +398,25 @@ struct InferenceServiceTests {
         let mismatches = Set(bySource.keys).symmetricDifference(harness.input.goodPositions).count
         #expect(mismatches == 0)
     }
+
+    @Test("a resume scan that fails on assignment holds the partitions back and retries until it succeeds")
+    func failedScanHoldsPartitionsBack() throws {
+        let harness = try Harness(records: 3_000, delivery: .exactlyOnce)
+        var first: InferenceService? = try harness.makeService()
+        first!.simulateCrash(afterBatches: 2, at: .afterDelivery)
+        #expect(try harness.runUntilCrash(first!))
+        first = nil
+
+        // The scan asks the predictions partitions' leader for watermarks (ListOffsets).
+        harness.test.cluster.pushRequestErrors(.listOffsets, Array(repeating: .unknownTopicOrPartition, count: 40))
+        let second = try harness.makeService()
+        #expect(try harness.runUntilCaughtUp(second))
+        try second.close()
+
+        #expect(harness.log.all.contains { $0.contains("holding them back until it succeeds") })
+        let bySource = try harness.predictionsBySource()
+        #expect(bySource.values.allSatisfy { $0.count == 1 })
+        let mismatches = Set(bySource.keys).symmetricDifference(harness.input.goodPositions).count
+        #expect(mismatches == 0)
+    }
 }

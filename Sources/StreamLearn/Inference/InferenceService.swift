@@ -27,7 +27,8 @@ import Synchronization
 public final class InferenceService: @unchecked Sendable {
     /// What one `step` did.
     public struct StepSummary: Sendable, Equatable {
-        /// Records polled from the inference topics (including bad and skipped ones).
+        /// Records polled from the inference topics, bad ones and ones already predicted
+        /// included (not those held back until their partition's resume scan succeeds).
         public var records = 0
         /// Predictions delivered.
         public var predictions = 0
@@ -133,14 +134,15 @@ public final class InferenceService: @unchecked Sendable {
     ///
     /// Waits up to `settings.pollTimeout` for records. Broker trouble does not make it throw:
     /// failed commits are retried after the next batch, failed deliveries rewind the batch.
-    /// Throws `InferenceError.stopped` when `stop()` interrupted a wait for deliveries (the
-    /// batch stays uncommitted), and a fatal `KafkaError` when the consumer can no longer work.
+    /// Throws `InferenceError.stopped` after `stop()` (a batch whose deliveries it interrupted
+    /// stays uncommitted), and a fatal `KafkaError` when the consumer can no longer work.
     @discardableResult
     public func step() throws -> StepSummary {
         try exclusively {
             guard state.partitioner != nil else {
                 preconditionFailure("InferenceService.step called before start")
             }
+            guard !isStopRequested.load(ordering: .relaxed) else { throw InferenceError.stopped }
             try resolvePendingScans()
             try consumer.poll(
                 into: state.batch,
@@ -160,8 +162,9 @@ public final class InferenceService: @unchecked Sendable {
         }
     }
 
-    /// Makes a `step` that waits for deliveries give up with `InferenceError.stopped`; callable
-    /// from any thread (a signal handler's queue). Later steps give up at once.
+    /// Makes a `step` that waits for deliveries give up with `InferenceError.stopped`, and every
+    /// later `step` throw it at once; callable from any thread (a signal handler's queue). Call
+    /// `close` afterwards.
     public func stop() {
         isStopRequested.store(true, ordering: .relaxed)
     }
@@ -219,12 +222,13 @@ public final class InferenceService: @unchecked Sendable {
         for index in batch.indices {
             let message = batch[index]
             let source = message.topicPartition
-            summary.records += 1
             if state.pendingScan.contains(source) {
+                // Held back until its scan succeeds; it will be read again from there.
                 let known = state.discardedStart[source] ?? .max
                 state.discardedStart[source] = min(known, message.offset)
                 continue
             }
+            summary.records += 1
             if let floor = state.resumeFloor[source], message.offset < floor {
                 summary.alreadyPredicted += 1
                 continue
