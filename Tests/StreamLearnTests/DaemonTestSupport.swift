@@ -171,8 +171,8 @@ enum DaemonTestFiles {
             ?? #"{"interval_seconds": \#(metricsInterval)}"#
         let text = """
             {
-              "kafka": {"bootstrap.servers": "\(bootstrapServers)", "session.timeout.ms": 6000,
-                        "heartbeat.interval.ms": 500\(extraKafka)},
+              "kafka": {"bootstrap.servers": "\(bootstrapServers)", "session.timeout.ms": 4000,
+                        "heartbeat.interval.ms": 400\(extraKafka)},
               "training": {"topics": [\(topicList)], "group_id": "\(groupID)",
                            "poll_max_records": 1024, "poll_timeout_ms": 200, "batch_size": 32},
               "model": \(model),
