@@ -31,6 +31,11 @@ peak_mib() {
     awk -F': ' '/Maximum resident set size/ { printf "%.1f", $2 / 1024 }' "$1"
 }
 
+# Prints user plus system CPU seconds from a /usr/bin/time -v report (all threads).
+cpu_seconds() {
+    awk -F': ' '/User time|System time/ { total += $2 } END { printf "%.2f", total }' "$1"
+}
+
 echo "== build (release, scratch $SCRATCH)"
 swift build -c release --package-path "$ROOT" --scratch-path "$SCRATCH" >"$WORK/build.log" 2>&1 || {
     cat "$WORK/build.log"
@@ -39,6 +44,8 @@ swift build -c release --package-path "$ROOT" --scratch-path "$SCRATCH" >"$WORK/
 BIN="$SCRATCH/release/streamlearn"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
 echo "date: $(date -u +%Y-%m-%dT%H:%MZ)"
+# Other work on the machine slows every figure below; say how much there was.
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 echo "== broker"
 "$BIN" broker --topic susy-train:1 --topic susy-test:2 --bootstrap-file "$WORK/bootstrap" \
@@ -85,6 +92,9 @@ evaluate_rate=$(sed -n 's/.*reading and scoring (\([0-9]*\) records\/s).*/\1/p' 
 evaluate_overall=$(sed -n 's/.*(\([0-9]*\) records\/s overall).*/\1/p' "$WORK/evaluate.out")
 
 echo "== summary"
-echo "train:    $train_rate records/s over $EPOCHS epochs, peak RSS $(peak_mib "$WORK/train.time") MiB"
-echo "evaluate: $evaluate_rate records/s while reading, $evaluate_overall records/s with the group join, peak RSS $(peak_mib "$WORK/evaluate.time") MiB"
+echo "train:    $train_rate records/s over $EPOCHS epochs, peak RSS $(peak_mib "$WORK/train.time") MiB," \
+    "$(cpu_seconds "$WORK/train.time") CPU s"
+echo "evaluate: $evaluate_rate records/s while reading, $evaluate_overall records/s with the group join," \
+    "peak RSS $(peak_mib "$WORK/evaluate.time") MiB, $(cpu_seconds "$WORK/evaluate.time") CPU s"
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "outputs:  $WORK"

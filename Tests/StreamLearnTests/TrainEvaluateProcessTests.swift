@@ -52,6 +52,26 @@ struct TrainEvaluateProcessTests {
         )
     }
 
+    @Test("epochs from the --cache give the very model that epochs read from Kafka give")
+    func cachedEpochsMatchKafkaEpochs() throws {
+        let kafka = try TrainEvaluateCluster(topics: [("susy-cache", 1)])
+        try kafka.produce(TrainEvaluateRows(count: 700, seed: 51), to: "susy-cache")
+        let scratch = try TrainEvaluateScratch()
+        var states: [ModelState] = []
+        for extra in [[], ["--cache"]] {
+            let path = scratch.file("cache\(extra.count).slck")
+            let result = try TestBinary.run(
+                ["train", "--topic", "susy-cache", "--epochs", "3", "--batch-size", "32", "--out", path]
+                    + extra + ["-b", kafka.bootstrap]
+            )
+            try #require(result.status == 0, "stderr: \(result.standardError)")
+            #expect(result.lines.filter { $0.contains(": 700 records, loss ") }.count == 3, "\(result.standardOutput)")
+            states.append(try CheckpointStore.read(path: path).model)
+        }
+        #expect(states[0] == states[1], "the cached run trained differently")
+        #expect(states[0].recordsTrained == 2100)
+    }
+
     @Test("evaluate matches offline predict, commits to the log end, and a second run sees only new records")
     func evaluateOncePerGroup() throws {
         let kafka = try TrainEvaluateCluster(topics: [("susy-test", 2)])

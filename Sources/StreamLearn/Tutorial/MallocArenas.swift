@@ -7,7 +7,7 @@
 /// glibc gives each thread that allocates concurrently its own arena, up to eight per core, and
 /// librdkafka's broker threads allocate every fetched record; the arenas' high-water marks then
 /// add up. Two arenas (the command's thread and librdkafka's) take `train` on the tutorial's
-/// data from about 57 to 45 MiB resident, for a few per cent of speed; the same as running it
+/// data from about 55 to 44 MiB resident, for a few per cent of speed; the same as running it
 /// with MALLOC_ARENA_MAX=2. An operator's own MALLOC_ARENA_MAX wins. Call it first thing,
 /// before librdkafka's threads exist; where glibc's `mallopt` is missing it does nothing.
 enum MallocArenas {

@@ -3,7 +3,7 @@ import Kafka
 /// The librdkafka properties that `train` and `evaluate` set unless `-X` sets them.
 ///
 /// librdkafka prefetches up to `queued.max.messages.kbytes` (64 MiB by default) per client, and
-/// each queued record costs about 550 bytes of memory beyond its payload, which alone would
+/// each queued record costs roughly 500 bytes of memory beyond its payload, which alone would
 /// exceed the commands' memory goal (50 MiB). 2 MiB of payload (about 11,000 SUSY records)
 /// holds a tenth of a second of either command's work; when librdkafka stops fetching at that
 /// bound, the commands restart it as soon as they run dry (see `PartitionTraining` and
