@@ -157,6 +157,28 @@ struct TrainEvaluateProcessTests {
         #expect(try kafka.watermarks("susy-kill", 0).low == 0 && kafka.watermarks("susy-kill", 1).low == 0)
     }
 
+    @Test("with --stream-timeout -1, evaluate waits for records until Ctrl-C, then prints the totals")
+    func waitsUntilInterrupted() throws {
+        let kafka = try TrainEvaluateCluster(topics: [("susy-wait", 2)])
+        try kafka.produce(TrainEvaluateRows(count: 600, seed: 61), to: "susy-wait") { Int32($0 % 2) }
+        let scratch = try TrainEvaluateScratch()
+        let modelPath = try writeTrainedModel(in: scratch)
+        let waiting = try TestBinary.start(
+            ["evaluate", "--model", modelPath, "--topic", "susy-wait", "--group", "waitcg", "--stream-timeout", "-1"]
+                + ["-b", kafka.bootstrap]
+        )
+        try waitForCommits(kafka, group: "waitcg", topic: "susy-wait", equalTo: [0: 300, 1: 300])
+
+        // Records that arrive while it waits are scored too.
+        try kafka.produce(TrainEvaluateRows(count: 100, seed: 62), to: "susy-wait") { Int32($0 % 2) }
+        try waitForCommits(kafka, group: "waitcg", topic: "susy-wait", equalTo: [0: 350, 1: 350])
+        waiting.send(SIGINT)
+        let output = waiting.wait(timeout: .seconds(20))
+        #expect(output.status == 0, "stderr: \(output.standardError)")
+        #expect(output.standardOutput.contains("stopped by SIGINT"), "\(output.standardOutput)")
+        #expect(TrainEvaluateTable.rows(output.standardOutput)["all"]?.records == 700, "\(output.standardOutput)")
+    }
+
     @Test("malformed records are reported with partition and offset, skipped, and committed")
     func malformedRecordsAreSkipped() throws {
         let kafka = try TrainEvaluateCluster(topics: [("susy-bad", 1)])
@@ -245,6 +267,21 @@ struct TrainEvaluateProcessTests {
     /// one second, so a short session keeps repeated runs of one group quick; shorter than its
     /// 3 s first-join delay, though, and the joining member's session would expire.
     static let shortSession = ["-X", "session.timeout.ms=4000", "-X", "heartbeat.interval.ms=500"]
+
+    /// Waits, with a deadline, until the group's committed offsets of `topic` are `expected`.
+    private func waitForCommits(
+        _ kafka: TrainEvaluateCluster,
+        group: String,
+        topic: String,
+        equalTo expected: [Int32: Int64]
+    ) throws {
+        let deadline = ContinuousClock.now + .seconds(30)
+        var committed: [Int32: Int64] = [:]
+        while committed != expected {
+            try #require(ContinuousClock.now < deadline, "committed offsets stayed at \(committed)")
+            committed = try kafka.committedOffsets(group: group, topic: topic)
+        }
+    }
 
     /// Held-out accuracy of `model` on `rows`.
     private func accuracy(of model: Model, on rows: TrainEvaluateRows) throws -> Double {
