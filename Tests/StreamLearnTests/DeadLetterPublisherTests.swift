@@ -9,18 +9,18 @@ struct DeadLetterPublisherTests {
     /// One bad record of each kind, as a producer might send it, with the reason the decoder
     /// gives (4 features, label in the key, values of at most 64 bytes).
     static let badRecords: [(key: String?, value: [UInt8]?, reason: String)] = [
-        ("1", Array(text: "0.1,0.2,0.3"), "wrong_field_count"),
-        ("0", Array(text: "0.1,0.2,0.3,0.4,0.5"), "wrong_field_count"),
-        ("1", Array(text: "0.1,abc,0.3,0.4"), "not_a_number"),
-        ("0", Array(text: "0.1,0.2,NaN,0.4"), "not_finite"),
-        ("1", Array(text: "inf,0.2,0.3,0.4"), "not_finite"),
-        ("0", Array(text: "0.1,0.2,0.3,1e39"), "not_finite"),
-        ("2", Array(text: "0.1,0.2,0.3,0.4"), "bad_label"),
-        ("yes", Array(text: "0.1,0.2,0.3,0.4"), "bad_label"),
+        ("1", Array(utf8Text: "0.1,0.2,0.3"), "wrong_field_count"),
+        ("0", Array(utf8Text: "0.1,0.2,0.3,0.4,0.5"), "wrong_field_count"),
+        ("1", Array(utf8Text: "0.1,abc,0.3,0.4"), "not_a_number"),
+        ("0", Array(utf8Text: "0.1,0.2,NaN,0.4"), "not_finite"),
+        ("1", Array(utf8Text: "inf,0.2,0.3,0.4"), "not_finite"),
+        ("0", Array(utf8Text: "0.1,0.2,0.3,1e39"), "not_finite"),
+        ("2", Array(utf8Text: "0.1,0.2,0.3,0.4"), "bad_label"),
+        ("yes", Array(utf8Text: "0.1,0.2,0.3,0.4"), "bad_label"),
         ("1", Array(repeating: UInt8(ascii: "7"), count: 100), "oversized"),
-        ("1", Array(text: ""), "empty"),
+        ("1", Array(utf8Text: ""), "empty"),
         ("1", nil, "empty"),
-        ("0", Array(text: "  \n"), "empty"),
+        ("0", Array(utf8Text: "  \n"), "empty"),
         ("1", [0xFF, 0x00, 0x2C, 0x80], "wrong_field_count"),
     ]
 
@@ -31,8 +31,8 @@ struct DeadLetterPublisherTests {
         var features = [Float](repeating: 0, count: 4)
         do {
             try features.withUnsafeMutableBufferPointer { row in
-                try withOptionalBytes(keyBytes) { key in
-                    try withOptionalBytes(value) { value in
+                try withOptionalInputBytes(keyBytes) { key in
+                    try withOptionalInputBytes(value) { value in
                         _ = try decoder.decode(key: key, value: value, into: row)
                     }
                 }
@@ -59,8 +59,8 @@ struct DeadLetterPublisherTests {
         for (index, record) in Self.badRecords.enumerated() {
             let failure = try #require(Self.failure(key: record.key, value: record.value))
             #expect(failure.reason == record.reason, "record \(index)")
-            withOptionalBytes(record.key.map { Array($0.utf8) }) { key in
-                withOptionalBytes(record.value) { value in
+            withOptionalInputBytes(record.key.map { Array($0.utf8) }) { key in
+                withOptionalInputBytes(record.value) { value in
                     publisher.handle(
                         failure,
                         topic: "susy-test",
@@ -106,7 +106,7 @@ struct DeadLetterPublisherTests {
             logLimit: 3,
             logInterval: .seconds(3600)
         )
-        let value = Array(text: "0.1,x,0.3,0.4")
+        let value = Array(utf8Text: "0.1,x,0.3,0.4")
         for offset in 0..<1000 {
             value.withUnsafeBytes { value in
                 publisher.handle(
@@ -137,7 +137,7 @@ struct DeadLetterPublisherTests {
             instance: "host-a",
             logger: CapturedLog().logger()
         )
-        let value = Array(text: "")
+        let value = Array(utf8Text: "")
         for offset in 0..<50 {
             value.withUnsafeBytes { value in
                 publisher.handle(.empty, topic: "in", partition: 0, offset: Int64(offset), key: nil, value: value)
@@ -151,7 +151,7 @@ struct DeadLetterPublisherTests {
     }
 }
 
-func withOptionalBytes<Result>(
+func withOptionalInputBytes<Result>(
     _ bytes: [UInt8]?,
     _ body: (UnsafeRawBufferPointer?) throws -> Result
 ) rethrows -> Result {

@@ -112,7 +112,7 @@ struct InferencePartsTests {
         var row: [Float] = [0, 0]
         func decode(_ key: String?, _ value: String) -> Result<Float?, DecodeFailure> {
             row.withUnsafeMutableBufferPointer { row in
-                withOptionalBytes(key.map { Array($0.utf8) }) { key in
+                withOptionalInputBytes(key.map { Array($0.utf8) }) { key in
                     Array(value.utf8).withUnsafeBytes { value in
                         Result { () throws(DecodeFailure) -> Float? in
                             try decoder.decode(key: key, value: value, into: row)

@@ -130,5 +130,5 @@ final class CapturedLog: Sendable {
 }
 
 extension Array where Element == UInt8 {
-    init(text: String) { self = Array(text.utf8) }
+    init(utf8Text text: String) { self = Array(text.utf8) }
 }

@@ -21,8 +21,8 @@ struct PredictionResumeScanTests {
                 try producer.send(
                     topic: "predictions",
                     partition: partitioner.predictionPartition(forInput: input.partition),
-                    key: Array(text: "k"),
-                    value: Array(text: "{}"),
+                    key: Array(utf8Text: "k"),
+                    value: Array(utf8Text: "{}"),
                     headers: [
                         KafkaHeader(name: RecordHeaderName.sourceTopic, text: "in"),
                         KafkaHeader(name: RecordHeaderName.sourcePartition, text: String(input.partition)),
@@ -36,7 +36,7 @@ struct PredictionResumeScanTests {
                 topic: "predictions",
                 partition: record.partition,
                 key: nil,
-                value: Array(text: "{}"),
+                value: Array(utf8Text: "{}"),
                 headers: record.headers
             )
         }
