@@ -419,4 +419,31 @@ struct InferenceServiceTests {
         let mismatches = Set(bySource.keys).symmetricDifference(harness.input.goodPositions).count
         #expect(mismatches == 0)
     }
+
+    @Test("the runner steps the service on its own thread and closes it on stop")
+    func runnerStepsAndCloses() throws {
+        let harness = try Harness(records: 3_000, delivery: .exactlyOnce)
+        let service = try harness.makeService()
+        let runner = InferenceRunner(service: service, logger: harness.log.logger("runner"))
+        runner.start()
+        let admin = try KafkaAdmin(configuration: harness.test.configuration())
+        let deadline = ContinuousClock.now + .seconds(30)
+        var committed: [KafkaTopicPartition: Int64] = [:]
+        while committed != harness.input.highWatermarks && ContinuousClock.now < deadline {
+            committed = try admin.listGroupOffsets(
+                group: harness.group,
+                topics: [InferenceInput.topic],
+                timeout: .seconds(10)
+            )
+        }
+        #expect(committed == harness.input.highWatermarks)
+        #expect(runner.stop(timeout: .seconds(20)))
+        #expect(runner.completedSteps > 0)
+        #expect(throws: InferenceError.stopped) { try service.step() }
+
+        let bySource = try harness.predictionsBySource()
+        #expect(bySource.values.allSatisfy { $0.count == 1 })
+        let mismatches = Set(bySource.keys).symmetricDifference(harness.input.goodPositions).count
+        #expect(mismatches == 0)
+    }
 }
