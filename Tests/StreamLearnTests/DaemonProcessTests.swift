@@ -196,6 +196,33 @@ struct DaemonProcessTests {
         #expect(output.status == 0, "\(output.standardError)")
     }
 
+    @Test("a second SIGTERM exits at once with status 1 while the graceful stop waits for Kafka")
+    func secondSignal() throws {
+        let broker = try DaemonTestBroker(topics: ["twice-train": 1])
+        let directory = try DaemonTestFiles.makeDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try DaemonTestBroker.produce(try broker.producer(), topic: "twice-train", partitions: 1, count: 100)
+        let config = try DaemonTestFiles.writeConfiguration(
+            in: directory,
+            bootstrapServers: broker.bootstrapServers,
+            topics: ["twice-train"],
+            groupID: "twice"
+        )
+        let daemon = try TestBinary.start(["run", "--config", config])
+        try daemon.waitForLine(onStandardError: true) { $0.contains("Assigned") }
+
+        // A frozen broker keeps its connections open and answers nothing: the final commit of
+        // the graceful stop waits for it, and a second SIGTERM must not.
+        broker.process.send(SIGSTOP)
+        defer { broker.process.send(SIGCONT) }
+        daemon.send(SIGTERM)
+        try daemon.waitForLine(onStandardError: true) { $0.contains("Stopping: writing the final checkpoint") }
+        daemon.send(SIGTERM)
+        let output = daemon.wait(timeout: .seconds(20))
+        #expect(output.status == 1, "\(output.standardError)")
+        #expect(output.standardError.contains("again, exiting at once"))
+    }
+
     /// The newest JSON message on `topic`, parsed.
     private func readLastMetrics(broker: DaemonTestBroker, topic: String) throws -> [String: Any]? {
         let admin = try KafkaAdmin(configuration: broker.configuration)

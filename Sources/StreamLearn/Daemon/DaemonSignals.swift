@@ -26,16 +26,19 @@ final class DaemonSignals: @unchecked Sendable {
             sources.append(DispatchSource.makeSignalSource(signal: number, queue: queue))
         }
         self.sources = sources
-        for (source, number) in zip(sources, signals) {
-            source.setEventHandler { [weak self] in
+        for (index, number) in signals.enumerated() {
+            sources[index].setEventHandler { [weak self] in
                 guard let self else { return }
-                let received = receivedCount.withLock { count in
-                    count += 1
+                // Signals that arrive close together reach one handler call: `data` counts them.
+                let arrived = max(1, Int(self.sources[index].data))
+                let before = receivedCount.withLock { count in
+                    defer { count += arrived }
                     return count
                 }
-                if received == 1 { onFirst(number) } else { onSecond(number) }
+                if before == 0 { onFirst(number) }
+                if before + arrived > 1 { onSecond(number) }
             }
-            source.resume()
+            sources[index].resume()
         }
     }
 
