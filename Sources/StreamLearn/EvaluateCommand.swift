@@ -128,7 +128,8 @@ enum EvaluateCommand: Command {
                     partitionCount: partitionCount,
                     streamTimeout: streamTimeout,
                     batchSize: batchSize,
-                    joinTimeout: TutorialKafkaDefaults.joinTimeout(configuration, brokerTimeout: context.timeout)
+                    joinTimeout: TutorialKafkaDefaults.joinTimeout(configuration, brokerTimeout: context.timeout),
+                    prefetchBytes: TutorialKafkaDefaults.prefetchBytes(configuration)
                 ),
                 undecodable: UndecodableRecords(logger: context.logger),
                 stopRequest: stopRequest,

@@ -108,6 +108,7 @@ enum TrainCommand: Command {
                 startOffset: startOffset,
                 endOffset: endOffset,
                 stallTimeout: context.timeout,
+                prefetchBytes: TutorialKafkaDefaults.prefetchBytes(configuration),
                 logHandler: context.logHandler
             ),
             decoder: RecordDecoder(featureCount: featureCount, label: label),

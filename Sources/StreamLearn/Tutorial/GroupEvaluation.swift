@@ -27,6 +27,8 @@ final class GroupEvaluation {
         var batchSize: Int
         /// The longest wait for the group to assign partitions.
         var joinTimeout: Duration
+        /// librdkafka's prefetch bound (payload bytes), from `queued.max.messages.kbytes`.
+        var prefetchBytes: Int
     }
 
     /// What a run saw, with its timings.
@@ -61,6 +63,7 @@ final class GroupEvaluation {
     private var atEnd: Set<Int32> = []
     private var consumerErrorsShown = 0
     private var lastRestart = ContinuousClock.now
+    private var bytesSinceRestart = 0
 
     /// Fetches restarted because librdkafka had stopped fetching (see `restartStarvedFetches`).
     private(set) var restartCount = 0
@@ -184,12 +187,18 @@ final class GroupEvaluation {
     /// up to a second later (confluentinc/librdkafka#2879, fixed by `fetch.queue.backoff.ms` in
     /// 2.2). Once the queue has run dry, a seek to the current position wakes that thread and
     /// costs nothing: there is nothing queued to discard, and reading goes on from the same
-    /// offset. Not more often than `PartitionTraining.reopenInterval`.
+    /// offset. At once when the records taken since the last restart could have filled the
+    /// queue, otherwise only once `PartitionTraining.reopenInterval` has passed.
     private func restartStarvedFetches(now: ContinuousClock.Instant) {
-        guard now - lastRestart >= PartitionTraining.reopenInterval else { return }
+        let mayHaveStalled = TutorialKafkaDefaults.mayHaveStalled(
+            afterTaking: bytesSinceRestart,
+            bound: settings.prefetchBytes
+        )
+        guard mayHaveStalled || now - lastRestart >= PartitionTraining.reopenInterval else { return }
         let starved = assigned.subtracting(atEnd).map { KafkaTopicPartition(topic: settings.topic, partition: $0) }
         guard !starved.isEmpty else { return }
         lastRestart = now
+        bytesSinceRestart = 0
         // Best effort: a seek that fails or times out leaves fetching as librdkafka has it,
         // which is slower but correct, so its error is not the run's.
         guard let positions = try? consumer.positions(of: starved), !positions.isEmpty else { return }
@@ -218,6 +227,7 @@ final class GroupEvaluation {
         var rowCount = 0
         features.withUnsafeMutableBufferPointer { features in
             for message in messages {
+                bytesSinceRestart &+= (message.value?.count ?? 0) &+ (message.key?.count ?? 0)
                 let partition = message.partition
                 noteForCommit(partition: partition, offset: message.offset)
                 totals.noteEvaluated(partition: partition, offset: message.offset)

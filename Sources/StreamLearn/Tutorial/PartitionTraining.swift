@@ -24,6 +24,8 @@ final class PartitionTraining {
         var endOffset: Int64
         /// The longest wait for a record while the range is unfinished before giving up.
         var stallTimeout: Duration
+        /// librdkafka's prefetch bound (payload bytes), from `queued.max.messages.kbytes`.
+        var prefetchBytes: Int
         var logHandler: KafkaLogHandler?
     }
 
@@ -40,10 +42,12 @@ final class PartitionTraining {
     static let readBatchCapacity = 1024
 
     /// How long a read waits before the reader counts as starved.
-    static let starvationTimeout: Duration = .milliseconds(20)
+    static let starvationTimeout: Duration = .milliseconds(5)
 
-    /// The least time between two reopenings of the reader.
-    static let reopenInterval: Duration = .milliseconds(100)
+    /// The least time between two restarts of fetching unless the records taken since the last
+    /// one could have filled librdkafka's queue (`TutorialKafkaDefaults.mayHaveStalled`): a
+    /// broker that is merely slow is not hammered with connections.
+    static let reopenInterval: Duration = .milliseconds(250)
 
     /// Readers reopened because librdkafka stopped fetching (see `trainFromKafka`).
     private(set) var reopenCount = 0
@@ -119,6 +123,7 @@ final class PartitionTraining {
         let clock = ContinuousClock()
         var lastProgress = clock.now
         var lastStarted = clock.now
+        var bytesSinceStart = 0
         while !reader.isFinished {
             try reader.read(into: messages, timeout: Self.starvationTimeout)
             guard !messages.isEmpty else {
@@ -132,18 +137,26 @@ final class PartitionTraining {
                 // fetch.queue.backoff.ms). Once the queue has run dry, a fresh reader from the
                 // next offset fetches at once: about 53,000 instead of 44,000 records/s under
                 // the same load here, at 48 instead of the 62 MiB that a queue holding the whole
-                // partition takes. Not more often than `reopenInterval`, so that a slow broker
+                // partition takes. See `reopenInterval` for how often, so that a slow broker
                 // is not hammered with connections.
-                if now - lastStarted >= Self.reopenInterval, let next = reader.nextOffset {
+                let mayHaveStalled = TutorialKafkaDefaults.mayHaveStalled(
+                    afterTaking: bytesSinceStart,
+                    bound: source.prefetchBytes
+                )
+                if mayHaveStalled || now - lastStarted >= Self.reopenInterval,
+                    let next = reader.nextOffset
+                {
                     messages.release()
                     reader = try openReader(at: next)
                     lastStarted = now
+                    bytesSinceStart = 0
                     reopenCount += 1
                 }
                 continue
             }
             lastProgress = clock.now
             for message in messages {
+                bytesSinceStart &+= (message.value?.count ?? 0) &+ (message.key?.count ?? 0)
                 try add(message)
             }
             reporter.progress(records: trainer.recordCount, loss: trainer.meanLoss, accuracy: trainer.accuracy)

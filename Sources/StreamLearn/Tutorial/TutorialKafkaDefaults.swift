@@ -26,6 +26,21 @@ enum TutorialKafkaDefaults {
         "heartbeat.interval.ms": "1000",
     ]
 
+    /// The prefetch bound in bytes of payload that `configuration` sets (librdkafka's default,
+    /// 64 MiB, when it sets none).
+    static func prefetchBytes(_ configuration: KafkaConfiguration) -> Int {
+        (configuration["queued.max.messages.kbytes"].flatMap(Int.init) ?? 65_536) * 1024
+    }
+
+    /// Whether a consumer that has taken `bytes` of payload since fetching last (re)started may
+    /// have filled librdkafka's queue to its bound, after which librdkafka 2.0.2 stops fetching
+    /// for up to a second (see `PartitionTraining`). Below that the queue cannot have been full,
+    /// so a dry queue means a slow broker, and restarting its fetch would only throw away a
+    /// response in flight.
+    static func mayHaveStalled(afterTaking bytes: Int, bound: Int) -> Bool {
+        bytes >= bound / 2
+    }
+
     /// How long a join may take: the command's broker timeout plus a session, because a
     /// rebalance waits up to a session for members that went away without leaving.
     static func joinTimeout(_ configuration: KafkaConfiguration, brokerTimeout: Duration) -> Duration {
