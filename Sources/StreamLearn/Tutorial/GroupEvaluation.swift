@@ -184,8 +184,8 @@ final class GroupEvaluation {
     ///
     /// librdkafka 2.0.2 stops fetching a partition whose queue reached
     /// `queued.max.messages.kbytes` and looks again only when its broker thread next wakes up,
-    /// up to a second later (confluentinc/librdkafka#2879, fixed by `fetch.queue.backoff.ms` in
-    /// 2.2). Once the queue has run dry, a seek to the current position wakes that thread and
+    /// up to a second later (confluentinc/librdkafka#2879; later librdkafka releases add
+    /// `fetch.queue.backoff.ms` for it). Once the queue has run dry, a seek to the current position wakes that thread and
     /// costs nothing: there is nothing queued to discard, and reading goes on from the same
     /// offset. At once when the records taken since the last restart could have filled the
     /// queue, otherwise only once `PartitionTraining.reopenInterval` has passed.

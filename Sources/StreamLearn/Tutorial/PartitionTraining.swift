@@ -133,7 +133,7 @@ final class PartitionTraining {
                 }
                 // librdkafka 2.0.2 stops fetching a partition whose queue reached
                 // queued.max.messages.kbytes and looks again only when its broker thread next
-                // wakes, up to a second later (confluentinc/librdkafka#2879; 2.2 adds
+                // wakes, up to a second later (confluentinc/librdkafka#2879; later releases add
                 // fetch.queue.backoff.ms). Once the queue has run dry, a fresh reader from the
                 // next offset fetches at once: about 53,000 instead of 44,000 records/s under
                 // the same load here, at 48 instead of the 62 MiB that a queue holding the whole
