@@ -135,17 +135,4 @@ struct InferencePartsTests {
         #expect(label == 0)
         #expect(columnRow == [1, 2])
     }
-
-    @Test("the log rate limiter lets a burst through per interval and reports what it held back")
-    func logRateLimiter() {
-        var limiter = LogRateLimiter(limit: 2, interval: .seconds(10))
-        let start = ContinuousClock.now
-        #expect(limiter.admit(now: start) == .write(suppressedBefore: 0))
-        #expect(limiter.admit(now: start + .seconds(1)) == .write(suppressedBefore: 0))
-        #expect(limiter.admit(now: start + .seconds(2)) == .suppress)
-        #expect(limiter.admit(now: start + .seconds(3)) == .suppress)
-        #expect(limiter.admit(now: start + .seconds(11)) == .write(suppressedBefore: 2))
-        #expect(limiter.admit(now: start + .seconds(12)) == .write(suppressedBefore: 0))
-        #expect(limiter.admit(now: start + .seconds(13)) == .suppress)
-    }
 }

@@ -49,8 +49,8 @@ public final class DeadLetterPublisher: Sendable {
 
     private struct State {
         var counts = Counts()
-        var recordLog: LogRateLimiter
-        var deliveryLog: LogRateLimiter
+        var recordLog: LogThrottle
+        var deliveryLog: LogThrottle
     }
 
     /// The counts and log limits, shared with the producer's delivery handler.
@@ -83,8 +83,8 @@ public final class DeadLetterPublisher: Sendable {
     ) throws {
         let state = SharedState(
             State(
-                recordLog: LogRateLimiter(limit: logLimit, interval: logInterval),
-                deliveryLog: LogRateLimiter(limit: logLimit, interval: logInterval)
+                recordLog: LogThrottle(burst: logLimit, period: logInterval),
+                deliveryLog: LogThrottle(burst: logLimit, period: logInterval)
             )
         )
         if let topic {
@@ -124,7 +124,7 @@ public final class DeadLetterPublisher: Sendable {
             state.counts.byReason[failure.reason, default: 0] += 1
             return state.recordLog.admit()
         }
-        if case .write(let suppressed) = shouldLog {
+        if let suppressed = shouldLog {
             if suppressed > 0 {
                 logger.warning("Skipped logging \(suppressed) further undecodable records")
             }
@@ -154,7 +154,7 @@ public final class DeadLetterPublisher: Sendable {
                 state.counts.dropped += 1
                 return state.deliveryLog.admit()
             }
-            if case .write = decision {
+            if decision != nil {
                 logger.warning(
                     "Failed to enqueue dead letter for '\(sourceTopic)'[\(partition)]@\(offset): \(error), ignoring"
                 )
@@ -202,7 +202,7 @@ public final class DeadLetterPublisher: Sendable {
             state.counts.failedDeliveries += 1
             return state.deliveryLog.admit()
         }
-        if case .write(let suppressed) = decision {
+        if let suppressed = decision {
             let more = suppressed > 0 ? " (and \(suppressed) more since the last report)" : ""
             logger.warning("Failed to deliver dead letter to '\(topic)': \(error)\(more), ignoring")
         }

@@ -567,7 +567,7 @@ public final class InferenceService: @unchecked Sendable {
     }
 
     private func logRateLimited(_ message: String) {
-        guard case .write(let suppressed) = state.warningLog.admit() else { return }
+        guard let suppressed = state.warningLog.admit() else { return }
         let more = suppressed > 0 ? " (\(suppressed) similar messages suppressed)" : ""
         logger.warning(message + more)
     }
@@ -607,7 +607,7 @@ private final class LoopState {
     var partitioner: PredictionPartitioner?
     var scan: PredictionResumeScan?
     var writer = PredictionValueWriter()
-    var warningLog = LogRateLimiter(limit: 5, interval: .seconds(60))
+    var warningLog = LogThrottle(burst: 5, period: .seconds(60))
 
     /// Offsets of delivered batches not yet committed (next offset to read).
     var pendingCommit: [KafkaTopicPartition: Int64] = [:]
