@@ -54,8 +54,12 @@ enum EvaluateCommand: Command {
 
             Records are decoded as for 'train' (the key is the label unless --label column:N);
             undecodable ones are counted, the first few reported on stderr with partition and
-            offset, and committed without being scored. The first join of a group waits for the
-            coordinator (about 3 s on 'streamlearn broker'); --timeout bounds that wait.
+            offset, and committed without being scored.
+
+            The session is 6 s unless -X session.timeout.ms says otherwise (the tutorial uses
+            7 s), so that the member of a killed run is dropped within seconds. A join waits for
+            the coordinator: about 3 s for a group's first join on 'streamlearn broker', about
+            a session for later ones; --timeout plus one session bounds that wait.
 
             Exit status: 0 success, 64 usage, 65 damaged model or missing topic, 69 broker
             unavailable or no partitions assigned, 74 model unreadable.

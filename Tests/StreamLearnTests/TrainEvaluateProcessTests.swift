@@ -225,6 +225,34 @@ struct TrainEvaluateProcessTests {
         #expect(try kafka.committedOffsets(group: "badcg", topic: "susy-bad") == [0: 303])
     }
 
+    @Test("--label column:0 reads the label from the value, for train and evaluate")
+    func labelFromTheValue() throws {
+        let kafka = try TrainEvaluateCluster(topics: [("susy-column", 2)])
+        let rows = TrainEvaluateRows(count: 400, seed: 71)
+        for index in 0..<rows.count {
+            let value = (rows.labels[index] == 1 ? "1," : "0,") + rows.values[index]
+            try kafka.produceRaw("susy-column", partition: Int32(index % 2), key: nil, value: value)
+        }
+        try kafka.flush()
+        let scratch = try TrainEvaluateScratch()
+        let modelPath = scratch.file("column.slck")
+
+        let trained = try TestBinary.run(
+            ["train", "--topic", "susy-column", "--partition", "1", "--epochs", "1", "--label", "column:0"]
+                + ["--out", modelPath, "-b", kafka.bootstrap]
+        )
+        try #require(trained.status == 0, "stderr: \(trained.standardError)")
+        #expect(trained.standardOutput.contains("epoch 1/1: 200 records,"), "\(trained.standardOutput)")
+
+        let evaluated = try TestBinary.run(
+            ["evaluate", "--model", modelPath, "--topic", "susy-column", "--group", "columncg", "--label", "column:0"]
+                + ["-b", kafka.bootstrap]
+        )
+        try #require(evaluated.status == 0, "stderr: \(evaluated.standardError)")
+        let all = try #require(TrainEvaluateTable.rows(evaluated.standardOutput)["all"])
+        #expect(all.records == 400 && all.skipped == 0, "\(evaluated.standardOutput)")
+    }
+
     @Test("bad arguments and a missing topic are refused with the flag or topic named")
     func refusesBadInput() throws {
         let kafka = try TrainEvaluateCluster(topics: [("present", 1)])

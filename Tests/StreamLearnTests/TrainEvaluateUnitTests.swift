@@ -145,4 +145,21 @@ struct TrainEvaluateUnitTests {
         records.resetCounts()
         #expect(records.count == 0 && records.summary == nil)
     }
+
+    @Test("--label takes key or column:N with N from 0 to the feature count")
+    func labelOption() throws {
+        func parse(_ value: String?) throws -> RecordDecoder.LabelSource {
+            var arguments = ParsedArguments(command: "train")
+            if let value { arguments.values["label"] = [value] }
+            return try RecordOptions.labelSource(arguments, featureCount: 18)
+        }
+        #expect(try parse(nil) == .key)
+        #expect(try parse("key") == .key)
+        #expect(try parse("column:0") == .column(0))
+        #expect(try parse("column:18") == .column(18))
+        for bad in ["column:19", "column:-1", "column:", "first", "value"] {
+            #expect(throws: CommandError.self, "'\(bad)'") { try parse(bad) }
+        }
+        #expect(RecordOptions.describe(.column(3)) == "field 3 of the value")
+    }
 }
