@@ -45,9 +45,11 @@ public struct SystemdNotifier: Sendable {
         }
     }
 
-    /// Sends READY=1: start-up is complete (Type=notify units become "active" now).
-    public func ready() throws(SystemdError) {
-        try notify("READY=1")
+    /// Sends READY=1: start-up is complete (Type=notify units become "active" now). With a
+    /// `status`, STATUS= goes in the same message, so that `systemctl start` returns to a unit
+    /// that already shows it.
+    public func ready(status: String? = nil) throws(SystemdError) {
+        try notify("READY=1" + (status.map { "\nSTATUS=" + Self.statusLine($0) } ?? ""))
     }
 
     /// Sends STATUS=`text`, the line `systemctl status` shows.

@@ -71,7 +71,9 @@ struct DaemonProcessTests {
             environment: ["NOTIFY_SOCKET": listener.path, "WATCHDOG_USEC": "2000000"]
         )
 
-        #expect(listener.waitFor(timeout: .seconds(30)) { $0 == "READY=1" } != nil)
+        // READY=1 carries its first STATUS, so `systemctl start` returns to a unit showing it.
+        let ready = listener.waitFor(timeout: .seconds(30)) { $0.hasPrefix("READY=1\n") }
+        #expect(ready?.split(separator: "\n").last?.hasPrefix("STATUS=Ready: learning from life-train") == true)
         // Pings every second while the loop polls; three in a row show the cadence is kept.
         var pings = 0
         let sawPings = listener.waitFor(timeout: .seconds(20)) { message in
