@@ -127,11 +127,13 @@ enum TrainCommand: Command {
         var totalRecords = 0
         var totalSeconds = 0.0
         var skipped = 0
+        var distinctRecords = 0
         for epoch in 1...epochCount {
             let result = try context.mappingErrors { try training.runEpoch(epoch) }
             totalRecords += result.records
             totalSeconds += result.seconds
             skipped = result.skipped
+            distinctRecords = result.records
         }
         guard model.recordsTrained > 0 else {
             throw CommandError(
@@ -149,6 +151,9 @@ enum TrainCommand: Command {
                 Checkpoint.MetadataKey.createdAt: Self.timestamp(),
                 Checkpoint.MetadataKey.writerVersion: streamLearnVersion,
                 "source": "streamlearn train",
+                // The daemon's counts of distinct records, which it carries on from here.
+                TrainingLoop.recordsTrainedKey: String(distinctRecords),
+                TrainingLoop.badRecordsKey: String(skipped),
             ]
         )
         let written: String

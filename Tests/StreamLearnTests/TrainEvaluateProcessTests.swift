@@ -32,7 +32,9 @@ struct TrainEvaluateProcessTests {
         #expect(try kafka.watermarks("susy-train", 0).low == 0, "the broker dropped records")
 
         let checkpoint = try CheckpointStore.read(path: modelPath)
+        // What `streamlearn run` needs to carry on: the next offset and the daemon's counts.
         #expect(checkpoint.offsets == [TopicPartition(topic: "susy-train", partition: 0): 6000])
+        #expect(checkpoint.metadata["records_trained"] == "6000" && checkpoint.metadata["bad_records"] == "0")
         let streamed = try Model(state: checkpoint.model)
         #expect(streamed.recordsTrained == 18_000)
 
