@@ -89,10 +89,20 @@ public enum BLAS {
         leadingDimensionC: Int
     ) {
         cblas_sgemm(
-            CblasRowMajor, transposeA.cblasValue, transposeB.cblasValue,
-            blasint(rowCount), blasint(columnCount), blasint(innerCount),
-            alpha, a, blasint(leadingDimensionA), b, blasint(leadingDimensionB),
-            beta, c, blasint(leadingDimensionC)
+            CblasRowMajor,
+            transposeA.cblasValue,
+            transposeB.cblasValue,
+            blasint(rowCount),
+            blasint(columnCount),
+            blasint(innerCount),
+            alpha,
+            a,
+            blasint(leadingDimensionA),
+            b,
+            blasint(leadingDimensionB),
+            beta,
+            c,
+            blasint(leadingDimensionC)
         )
     }
 
@@ -127,10 +137,20 @@ public enum BLAS {
         let bandRows = ((rowCount + bandCount - 1) / max(bandCount, 1) + 15) / 16 * 16
         guard bandCount > 1, bandRows <= bandLimit else {
             gemm(
-                transposeA, transposeB, rowCount: rowCount, columnCount: columnCount,
-                innerCount: innerCount, alpha: alpha, a: a, leadingDimensionA: leadingDimensionA,
-                b: b, leadingDimensionB: leadingDimensionB, beta: beta, c: c,
-                leadingDimensionC: leadingDimensionC)
+                transposeA,
+                transposeB,
+                rowCount: rowCount,
+                columnCount: columnCount,
+                innerCount: innerCount,
+                alpha: alpha,
+                a: a,
+                leadingDimensionA: leadingDimensionA,
+                b: b,
+                leadingDimensionB: leadingDimensionB,
+                beta: beta,
+                c: c,
+                leadingDimensionC: leadingDimensionC
+            )
             return
         }
         var firstRow = 0
@@ -139,10 +159,20 @@ public enum BLAS {
             // Rows of op(a) are rows of a, or columns of a when it is transposed.
             let bandA = transposeA == .none ? a + firstRow * leadingDimensionA : a + firstRow
             gemm(
-                transposeA, transposeB, rowCount: rows, columnCount: columnCount,
-                innerCount: innerCount, alpha: alpha, a: bandA, leadingDimensionA: leadingDimensionA,
-                b: b, leadingDimensionB: leadingDimensionB, beta: beta,
-                c: c + firstRow * leadingDimensionC, leadingDimensionC: leadingDimensionC)
+                transposeA,
+                transposeB,
+                rowCount: rows,
+                columnCount: columnCount,
+                innerCount: innerCount,
+                alpha: alpha,
+                a: bandA,
+                leadingDimensionA: leadingDimensionA,
+                b: b,
+                leadingDimensionB: leadingDimensionB,
+                beta: beta,
+                c: c + firstRow * leadingDimensionC,
+                leadingDimensionC: leadingDimensionC
+            )
             firstRow += rows
         }
     }
@@ -161,8 +191,18 @@ public enum BLAS {
         y: UnsafeMutablePointer<Float>
     ) {
         cblas_sgemv(
-            CblasRowMajor, transpose.cblasValue, blasint(rowCount), blasint(columnCount),
-            alpha, a, blasint(leadingDimension), x, 1, beta, y, 1
+            CblasRowMajor,
+            transpose.cblasValue,
+            blasint(rowCount),
+            blasint(columnCount),
+            alpha,
+            a,
+            blasint(leadingDimension),
+            x,
+            1,
+            beta,
+            y,
+            1
         )
     }
 

@@ -178,7 +178,9 @@ public struct ParsedArguments: Sendable {
     public func int(_ name: String, default defaultValue: Int, in range: ClosedRange<Int>) throws -> Int {
         guard let text = string(name) else { return defaultValue }
         guard let value = Int(text), range.contains(value) else {
-            throw usage("option '--\(name)' must be an integer from \(range.lowerBound) to \(range.upperBound), got '\(text)'")
+            throw usage(
+                "option '--\(name)' must be an integer from \(range.lowerBound) to \(range.upperBound), got '\(text)'"
+            )
         }
         return value
     }
@@ -187,7 +189,9 @@ public struct ParsedArguments: Sendable {
     public func double(_ name: String, default defaultValue: Double, in range: ClosedRange<Double>) throws -> Double {
         guard let text = string(name) else { return defaultValue }
         guard let value = Double(text), value.isFinite, range.contains(value) else {
-            throw usage("option '--\(name)' must be a number from \(range.lowerBound) to \(range.upperBound), got '\(text)'")
+            throw usage(
+                "option '--\(name)' must be a number from \(range.lowerBound) to \(range.upperBound), got '\(text)'"
+            )
         }
         return value
     }

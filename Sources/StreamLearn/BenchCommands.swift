@@ -22,7 +22,11 @@ enum BenchModelCommand: Command {
         usage: "streamlearn bench model [--model mlp|logistic|all] [--batch N] [--seconds S] [--json]",
         options: [
             .value("model", "KIND", help: "mlp, logistic or all (default all)"),
-            .value("batch", "N", help: "measure only this batch size, 1 to 65536 (default 32, 64, 256; predict 256, 1024)"),
+            .value(
+                "batch",
+                "N",
+                help: "measure only this batch size, 1 to 65536 (default 32, 64, 256; predict 256, 1024)"
+            ),
             .value("seconds", "S", help: "time per measurement, 0.1 to 60 (default 2)"),
             .flag("json", help: "one JSON object per measurement instead of a table"),
         ]
@@ -84,7 +88,12 @@ enum BenchModelCommand: Command {
             let configuration = kind == .mlp ? ModelConfiguration.tutorial : .logistic(inputCount: inputCount)
             for batch in trainingBatches {
                 let measurement = try measureTraining(
-                    configuration, batch: batch, seconds: seconds, features: features, labels: labels)
+                    configuration,
+                    batch: batch,
+                    seconds: seconds,
+                    features: features,
+                    labels: labels
+                )
                 report(measurement, isJSON: isJSON)
             }
             for batch in predictionBatches {
@@ -111,18 +120,27 @@ enum BenchModelCommand: Command {
                 func fitSlice(_ slice: Int) throws {
                     let first = (slice % sliceCount) * rowsPerFit
                     try model.fit(
-                        features: UnsafeBufferPointer(rebasing: features[(first * inputCount)...].prefix(rowsPerFit * inputCount)),
+                        features: UnsafeBufferPointer(
+                            rebasing: features[(first * inputCount)...].prefix(rowsPerFit * inputCount)
+                        ),
                         labels: UnsafeBufferPointer(rebasing: labels[first..<(first + rowsPerFit)]),
-                        batchSize: batch, epochs: 1, shuffle: false)
+                        batchSize: batch,
+                        epochs: 1,
+                        shuffle: false
+                    )
                 }
                 try fitSlice(0)
                 return try timeRepeatedly(seconds: seconds) { try fitSlice($0) }
             }
         }
         return Measurement(
-            benchmark: "model.train", model: configuration.kind, batch: batch,
+            benchmark: "model.train",
+            model: configuration.kind,
+            batch: batch,
             recordsPerSecond: Double(elapsed.repetitions * rowsPerFit) / elapsed.seconds,
-            flopsPerRecord: model.trainingFlopsPerRecord, cpuShare: elapsed.cpuSeconds / elapsed.seconds)
+            flopsPerRecord: model.trainingFlopsPerRecord,
+            cpuShare: elapsed.cpuSeconds / elapsed.seconds
+        )
     }
 
     private static func measurePrediction(
@@ -141,16 +159,21 @@ enum BenchModelCommand: Command {
                     let first = (slice % sliceCount) * batch * inputCount
                     model.predict(
                         features: UnsafeBufferPointer(rebasing: features[first..<(first + batch * inputCount)]),
-                        into: scores)
+                        into: scores
+                    )
                 }
                 predictSlice(0)
                 return timeRepeatedly(seconds: seconds) { predictSlice($0) }
             }
         }
         return Measurement(
-            benchmark: "model.predict", model: configuration.kind, batch: batch,
+            benchmark: "model.predict",
+            model: configuration.kind,
+            batch: batch,
             recordsPerSecond: Double(elapsed.repetitions * batch) / elapsed.seconds,
-            flopsPerRecord: model.predictionFlopsPerRecord, cpuShare: elapsed.cpuSeconds / elapsed.seconds)
+            flopsPerRecord: model.predictionFlopsPerRecord,
+            cpuShare: elapsed.cpuSeconds / elapsed.seconds
+        )
     }
 
     /// Calls `body` with 0, 1, 2, ... until `seconds` have passed; returns the count, the wall
@@ -184,9 +207,14 @@ enum BenchModelCommand: Command {
         } else {
             print(
                 row(
-                    measurement.benchmark, measurement.model.name, String(measurement.batch),
-                    grouped(measurement.recordsPerSecond), fixed(measurement.gigaflopsPerSecond, 2),
-                    fixed(measurement.cpuShare * 100, 0) + "%"))
+                    measurement.benchmark,
+                    measurement.model.name,
+                    String(measurement.batch),
+                    grouped(measurement.recordsPerSecond),
+                    fixed(measurement.gigaflopsPerSecond, 2),
+                    fixed(measurement.cpuShare * 100, 0) + "%"
+                )
+            )
         }
         fflush(nil)  // each line as it is measured, also into a pipe
     }

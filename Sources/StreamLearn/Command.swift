@@ -68,7 +68,10 @@ public enum StreamLearnCLI {
                 return .success
             }
             guard let command = group.subcommands.first(where: { $0.spec.name == "\(group.name) \(second)" }) else {
-                throw CommandError(.usage, "streamlearn \(group.name): unknown subcommand '\(second)'; see 'streamlearn \(group.name) --help'")
+                throw CommandError(
+                    .usage,
+                    "streamlearn \(group.name): unknown subcommand '\(second)'; see 'streamlearn \(group.name) --help'"
+                )
             }
             return try runCommand(command, Array(rest.dropFirst()))
         }
@@ -107,7 +110,9 @@ public enum StreamLearnCLI {
     static func groupHelp(_ group: any CommandGroup.Type) -> String {
         var text = "\(group.summary)\n\nUsage: streamlearn \(group.name) SUBCOMMAND [OPTIONS]\n\nSubcommands:\n"
         for command in group.subcommands {
-            text += "  " + command.spec.name.padding(toLength: 20, withPad: " ", startingAt: 0) + command.spec.summary + "\n"
+            text +=
+                "  " + command.spec.name.padding(toLength: 20, withPad: " ", startingAt: 0) + command.spec.summary
+                + "\n"
         }
         return text
     }

@@ -48,8 +48,11 @@ struct DenseLayer {
     /// Glorot-uniform weights (limit sqrt(6 / (fan in + fan out))) drawn row by row, zero biases.
     func initialize(_ parameters: UnsafeMutablePointer<Float>, generator: inout RandomGenerator) {
         glorotInitialize(
-            parameters + weightOffset, inputCount: inputCount, outputCount: outputCount,
-            generator: &generator)
+            parameters + weightOffset,
+            inputCount: inputCount,
+            outputCount: outputCount,
+            generator: &generator
+        )
         (parameters + biasOffset).update(repeating: 0, count: outputCount)
     }
 
@@ -61,10 +64,20 @@ struct DenseLayer {
         output: UnsafeMutablePointer<Float>
     ) {
         BLAS.gemmInRowBands(
-            .none, .none, rowCount: outputCount, columnCount: batchSize, innerCount: inputCount,
-            alpha: 1, a: parameters + weightOffset, leadingDimensionA: inputCount,
-            b: input, leadingDimensionB: batchSize,
-            beta: 0, c: output, leadingDimensionC: batchSize)
+            .none,
+            .none,
+            rowCount: outputCount,
+            columnCount: batchSize,
+            innerCount: inputCount,
+            alpha: 1,
+            a: parameters + weightOffset,
+            leadingDimensionA: inputCount,
+            b: input,
+            leadingDimensionB: batchSize,
+            beta: 0,
+            c: output,
+            leadingDimensionC: batchSize
+        )
     }
 
     /// In place on the products: `relu(z + bias)`, then, when `mask` is given, dropout with its
@@ -156,8 +169,16 @@ struct DenseLayer {
         into sums: UnsafeMutablePointer<Float>
     ) {
         BLAS.gemv(
-            .none, rowCount: outputCount, columnCount: batchSize, alpha: 1, a: matrix,
-            leadingDimension: batchSize, x: ones, beta: 0, y: sums)
+            .none,
+            rowCount: outputCount,
+            columnCount: batchSize,
+            alpha: 1,
+            a: matrix,
+            leadingDimension: batchSize,
+            x: ones,
+            beta: 0,
+            y: sums
+        )
     }
 
     /// `weightGradients (outputCount x inputCount) = gradient (outputCount x batch) * input^T`.
@@ -168,10 +189,20 @@ struct DenseLayer {
         gradients: UnsafeMutablePointer<Float>
     ) {
         BLAS.gemm(
-            .none, .transposed, rowCount: outputCount, columnCount: inputCount, innerCount: batchSize,
-            alpha: 1, a: gradient, leadingDimensionA: batchSize,
-            b: input, leadingDimensionB: batchSize,
-            beta: 0, c: gradients + weightOffset, leadingDimensionC: inputCount)
+            .none,
+            .transposed,
+            rowCount: outputCount,
+            columnCount: inputCount,
+            innerCount: batchSize,
+            alpha: 1,
+            a: gradient,
+            leadingDimensionA: batchSize,
+            b: input,
+            leadingDimensionB: batchSize,
+            beta: 0,
+            c: gradients + weightOffset,
+            leadingDimensionC: inputCount
+        )
     }
 
     /// `inputGradient (inputCount x batch) = W^T * gradient (outputCount x batch)`.
@@ -182,10 +213,20 @@ struct DenseLayer {
         into inputGradient: UnsafeMutablePointer<Float>
     ) {
         BLAS.gemmInRowBands(
-            .transposed, .none, rowCount: inputCount, columnCount: batchSize, innerCount: outputCount,
-            alpha: 1, a: parameters + weightOffset, leadingDimensionA: inputCount,
-            b: gradient, leadingDimensionB: batchSize,
-            beta: 0, c: inputGradient, leadingDimensionC: batchSize)
+            .transposed,
+            .none,
+            rowCount: inputCount,
+            columnCount: batchSize,
+            innerCount: outputCount,
+            alpha: 1,
+            a: parameters + weightOffset,
+            leadingDimensionA: inputCount,
+            b: gradient,
+            leadingDimensionB: batchSize,
+            beta: 0,
+            c: inputGradient,
+            leadingDimensionC: batchSize
+        )
     }
 }
 

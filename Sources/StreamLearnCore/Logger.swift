@@ -50,7 +50,8 @@ public struct Logger: Sendable {
         for key in metadata.keys.sorted() {
             let value = metadata[key]!
             let needsQuotes = value.isEmpty || value.contains(where: { $0 == " " || $0 == "\"" || $0 == "=" })
-            line += needsQuotes ? " \(key)=\"\(value.replacingOccurrences(of: "\"", with: "\\\""))\"" : " \(key)=\(value)"
+            line +=
+                needsQuotes ? " \(key)=\"\(value.replacingOccurrences(of: "\"", with: "\\\""))\"" : " \(key)=\(value)"
         }
         sink(line)
     }

@@ -50,14 +50,20 @@ public final class Model {
         hiddenSizes = configuration.hiddenSizes
         dropoutRates = configuration.dropoutRates
         network = Self.makeNetwork(
-            kind: kind, inputCount: inputCount, hiddenSizes: hiddenSizes, dropoutRates: dropoutRates)
+            kind: kind,
+            inputCount: inputCount,
+            hiddenSizes: hiddenSizes,
+            dropoutRates: dropoutRates
+        )
         parameters = AlignedBuffer(capacity: network.parameterCount)
         gradients = AlignedBuffer(capacity: network.parameterCount)
         generator = RandomGenerator(seed: configuration.seed)
         network.initialize(parameters.pointer, generator: &generator)
         optimizer = Optimizer(
-            kind: configuration.optimizer, learningRate: configuration.learningRate,
-            parameterCount: network.parameterCount)
+            kind: configuration.optimizer,
+            learningRate: configuration.learningRate,
+            parameterCount: network.parameterCount
+        )
         standardizer = Standardizer(inputCount: inputCount, isEnabled: configuration.isStandardizing)
         recordsTrained = 0
         batchesTrained = 0
@@ -75,27 +81,35 @@ public final class Model {
     /// (stating both lengths) or a value is out of range.
     public init(state: ModelState) throws {
         if let problem = ModelConfiguration.problem(
-            kind: state.kind, inputCount: state.inputCount, hiddenSizes: state.hiddenSizes,
-            dropoutRates: state.dropoutRates)
-        {
+            kind: state.kind,
+            inputCount: state.inputCount,
+            hiddenSizes: state.hiddenSizes,
+            dropoutRates: state.dropoutRates
+        ) {
             throw ModelError.invalidState("\(state.shapeDescription): \(problem)")
         }
         let network = Self.makeNetwork(
-            kind: state.kind, inputCount: state.inputCount, hiddenSizes: state.hiddenSizes,
-            dropoutRates: state.dropoutRates)
+            kind: state.kind,
+            inputCount: state.inputCount,
+            hiddenSizes: state.hiddenSizes,
+            dropoutRates: state.dropoutRates
+        )
         guard state.parameters.count == network.parameterCount else {
             throw ModelError.invalidState(
                 "\(state.shapeDescription) needs \(network.parameterCount) parameters, "
-                    + "the state has \(state.parameters.count)")
+                    + "the state has \(state.parameters.count)"
+            )
         }
         guard let generator = RandomGenerator(stateWords: state.generatorState) else {
             throw ModelError.invalidState(
-                "generator state must be 4 words, not all zero; got \(state.generatorState.count) words")
+                "generator state must be 4 words, not all zero; got \(state.generatorState.count) words"
+            )
         }
         guard state.recordsTrained >= 0, state.batchesTrained >= 0 else {
             throw ModelError.invalidState(
                 "training counters must not be negative, got \(state.recordsTrained) records "
-                    + "and \(state.batchesTrained) batches")
+                    + "and \(state.batchesTrained) batches"
+            )
         }
         optimizer = try Optimizer(state: state.optimizer, parameterCount: network.parameterCount)
         standardizer = try Standardizer(state: state.standardizer, inputCount: state.inputCount)
@@ -142,7 +156,8 @@ public final class Model {
             standardizer: standardizer.state,
             generatorState: generator.stateWords,
             recordsTrained: recordsTrained,
-            batchesTrained: batchesTrained)
+            batchesTrained: batchesTrained
+        )
     }
 
     /// "mlp 18-128-256-128-1", as `ModelState.shapeDescription` writes it.
@@ -228,8 +243,13 @@ public final class Model {
                     while start < rowCount {
                         let count = min(batchSize, rowCount - start)
                         gather(
-                            rows: order + start, count: count, features: featureBase, labels: labelBase,
-                            offsets: offsets.baseAddress!, factors: factors.baseAddress!)
+                            rows: order + start,
+                            count: count,
+                            features: featureBase,
+                            labels: labelBase,
+                            offsets: offsets.baseAddress!,
+                            factors: factors.baseAddress!
+                        )
                         let outcome = forwardBackward(batchSize: count, generator: &generator)
                         optimizer.apply(gradients: gradients.pointer, to: parameters.pointer)
                         batchesTrained += 1
@@ -244,8 +264,10 @@ public final class Model {
         let records = rowCount * epochs
         recordsTrained += Int64(records)
         return FitSummary(
-            records: records, meanLoss: lossSum / Double(records),
-            accuracy: Double(correctCount) / Double(records))
+            records: records,
+            meanLoss: lossSum / Double(records),
+            accuracy: Double(correctCount) / Double(records)
+        )
     }
 
     /// Throws the first problem with a training mini-dataset, row by row.
@@ -257,7 +279,8 @@ public final class Model {
         guard features.count == rowCount * inputCount else {
             throw ModelError.shapeMismatch(
                 expected: "\(rowCount) rows x \(inputCount) features = \(rowCount * inputCount) values",
-                found: "\(features.count) values")
+                found: "\(features.count) values"
+            )
         }
         for row in 0..<rowCount {
             let rowStart = row * inputCount
@@ -323,7 +346,11 @@ public final class Model {
     ) -> (lossSum: Double, correctCount: Int) {
         let input = UnsafePointer(batchInput.pointer)
         let logits = network.forwardTraining(
-            input: input, batchSize: batchSize, parameters: parameters.pointer, generator: &generator)
+            input: input,
+            batchSize: batchSize,
+            parameters: parameters.pointer,
+            generator: &generator
+        )
         let labels = batchLabels.pointer
         let logitGradients = logitGradients.pointer
         let divisor = Float(batchSize)
@@ -339,8 +366,12 @@ public final class Model {
             logitGradients[position] = (sigmoid(logit) - label) / divisor
         }
         network.backward(
-            input: input, logitGradients: logitGradients, batchSize: batchSize,
-            parameters: parameters.pointer, gradients: gradients.pointer)
+            input: input,
+            logitGradients: logitGradients,
+            batchSize: batchSize,
+            parameters: parameters.pointer,
+            gradients: gradients.pointer
+        )
         return (lossSum, correctCount)
     }
 
@@ -361,8 +392,13 @@ public final class Model {
         standardizer.offsets.withUnsafeBufferPointer { offsets in
             standardizer.factors.withUnsafeBufferPointer { factors in
                 gather(
-                    rows: rowOrder.pointer, count: rowCount, features: features.baseAddress!,
-                    labels: labels.baseAddress!, offsets: offsets.baseAddress!, factors: factors.baseAddress!)
+                    rows: rowOrder.pointer,
+                    count: rowCount,
+                    features: features.baseAddress!,
+                    labels: labels.baseAddress!,
+                    offsets: offsets.baseAddress!,
+                    factors: factors.baseAddress!
+                )
             }
         }
         let outcome = forwardBackward(batchSize: rowCount, generator: &generator)
@@ -387,7 +423,8 @@ public final class Model {
         let rowCount = logits.count
         precondition(
             features.count == rowCount * inputCount,
-            "\(features.count) feature values for \(rowCount) rows of \(inputCount)")
+            "\(features.count) feature values for \(rowCount) rows of \(inputCount)"
+        )
         guard rowCount > 0, let featureBase = features.baseAddress, let logitBase = logits.baseAddress else {
             return
         }
@@ -405,7 +442,11 @@ public final class Model {
                 }
             }
             network.forwardPrediction(
-                input: input, batchSize: count, parameters: parameters.pointer, logits: logitBase + start)
+                input: input,
+                batchSize: count,
+                parameters: parameters.pointer,
+                logits: logitBase + start
+            )
             start += count
         }
     }

@@ -57,13 +57,17 @@ public struct ModelConfiguration: Equatable, Sendable {
     /// regression or none on an MLP.
     public func validate() throws {
         if let problem = Self.problem(
-            kind: kind, inputCount: inputCount, hiddenSizes: hiddenSizes, dropoutRates: dropoutRates
+            kind: kind,
+            inputCount: inputCount,
+            hiddenSizes: hiddenSizes,
+            dropoutRates: dropoutRates
         ) {
             throw ModelError.invalidState("model configuration: \(problem)")
         }
         guard learningRate.isFinite, learningRate > 0 else {
             throw ModelError.invalidState(
-                "model configuration: learning rate must be a positive number, got \(learningRate)")
+                "model configuration: learning rate must be a positive number, got \(learningRate)"
+            )
         }
     }
 

@@ -114,14 +114,22 @@ final class MultilayerPerceptron: Network {
     ) {
         let last = layers.count - 1
         output.backward(
-            input: activations[last].pointer, logitGradients: logitGradients, batchSize: batchSize,
-            gradients: gradients)
+            input: activations[last].pointer,
+            logitGradients: logitGradients,
+            batchSize: batchSize,
+            gradients: gradients
+        )
         var current = gradientBuffers.0.pointer
         var spare = gradientBuffers.1.pointer
         layers[last].backpropagateFromLogits(
-            logitGradients, outputWeights: parameters + output.weightOffset,
-            activations: activations[last].pointer, batchSize: batchSize, ones: ones.pointer, gradient: current,
-            biasGradients: gradients + layers[last].biasOffset)
+            logitGradients,
+            outputWeights: parameters + output.weightOffset,
+            activations: activations[last].pointer,
+            batchSize: batchSize,
+            ones: ones.pointer,
+            gradient: current,
+            biasGradients: gradients + layers[last].biasOffset
+        )
         for index in stride(from: last, through: 0, by: -1) {
             let layer = layers[index]
             let layerInput = index == 0 ? input : UnsafePointer(activations[index - 1].pointer)
@@ -131,8 +139,12 @@ final class MultilayerPerceptron: Network {
             layer.inputGradient(gradient: current, batchSize: batchSize, parameters: parameters, into: spare)
             let below = layers[index - 1]
             below.backpropagateActivation(
-                spare, activations: activations[index - 1].pointer, batchSize: batchSize, ones: ones.pointer,
-                biasGradients: gradients + below.biasOffset)
+                spare,
+                activations: activations[index - 1].pointer,
+                batchSize: batchSize,
+                ones: ones.pointer,
+                biasGradients: gradients + below.biasOffset
+            )
             swap(&current, &spare)
         }
     }

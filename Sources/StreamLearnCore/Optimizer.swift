@@ -1,5 +1,5 @@
-import Foundation
 import BLAS
+import Foundation
 
 /// Adam or plain SGD over the model's contiguous parameter vector, in one fused pass.
 ///
@@ -47,14 +47,16 @@ struct Optimizer {
             throw ModelError.invalidState(
                 "optimizer has \(state.firstMoments.count) first and \(state.secondMoments.count) "
                     + "second moments, \(state.kind == .adam ? "Adam" : "SGD") over "
-                    + "\(parameterCount) parameters needs \(momentCount) of each")
+                    + "\(parameterCount) parameters needs \(momentCount) of each"
+            )
         }
         guard state.learningRate.isFinite, state.learningRate > 0 else {
             throw ModelError.invalidState("optimizer learning rate is \(state.learningRate), not positive")
         }
         guard state.beta1 >= 0, state.beta1 < 1, state.beta2 >= 0, state.beta2 < 1 else {
             throw ModelError.invalidState(
-                "optimizer betas are \(state.beta1) and \(state.beta2), each must be in [0, 1)")
+                "optimizer betas are \(state.beta1) and \(state.beta2), each must be in [0, 1)"
+            )
         }
         guard state.epsilon.isFinite, state.epsilon > 0 else {
             throw ModelError.invalidState("optimizer epsilon is \(state.epsilon), not positive")
@@ -75,10 +77,15 @@ struct Optimizer {
 
     var state: OptimizerState {
         OptimizerState(
-            kind: kind, learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon,
+            kind: kind,
+            learningRate: learningRate,
+            beta1: beta1,
+            beta2: beta2,
+            epsilon: epsilon,
             step: step,
             firstMoments: firstMoments.array(count: firstMoments.capacity),
-            secondMoments: secondMoments.array(count: secondMoments.capacity))
+            secondMoments: secondMoments.array(count: secondMoments.capacity)
+        )
     }
 
     /// Applies one update with `gradients` (same layout as `parameters`) and counts the step.
@@ -99,7 +106,8 @@ struct Optimizer {
                 alpha: Float(Double(learningRate) * correction),
                 firstRate: 1 - beta1,
                 secondRate: 1 - beta2,
-                epsilon: epsilon)
+                epsilon: epsilon
+            )
         }
     }
 

@@ -27,8 +27,16 @@ struct OutputLayer {
         logits: UnsafeMutablePointer<Float>
     ) {
         BLAS.gemv(
-            .transposed, rowCount: inputCount, columnCount: batchSize, alpha: 1,
-            a: input, leadingDimension: batchSize, x: parameters + weightOffset, beta: 0, y: logits)
+            .transposed,
+            rowCount: inputCount,
+            columnCount: batchSize,
+            alpha: 1,
+            a: input,
+            leadingDimension: batchSize,
+            x: parameters + weightOffset,
+            beta: 0,
+            y: logits
+        )
         let bias = parameters[biasOffset]
         for index in 0..<batchSize {
             logits[index] += bias
@@ -43,8 +51,16 @@ struct OutputLayer {
         gradients: UnsafeMutablePointer<Float>
     ) {
         BLAS.gemv(
-            .none, rowCount: inputCount, columnCount: batchSize, alpha: 1,
-            a: input, leadingDimension: batchSize, x: logitGradients, beta: 0, y: gradients + weightOffset)
+            .none,
+            rowCount: inputCount,
+            columnCount: batchSize,
+            alpha: 1,
+            a: input,
+            leadingDimension: batchSize,
+            x: logitGradients,
+            beta: 0,
+            y: gradients + weightOffset
+        )
         var sum: Float = 0
         for index in 0..<batchSize {
             sum += logitGradients[index]

@@ -31,14 +31,16 @@ struct Standardizer {
         guard state.means.count == inputCount, state.squaredDeviations.count == inputCount else {
             throw ModelError.invalidState(
                 "standardiser has \(state.means.count) means and \(state.squaredDeviations.count) "
-                    + "squared deviations, the model has \(inputCount) inputs")
+                    + "squared deviations, the model has \(inputCount) inputs"
+            )
         }
         guard state.count >= 0 else {
             throw ModelError.invalidState("standardiser count is \(state.count), below 0")
         }
         if let index = state.squaredDeviations.firstIndex(where: { !($0 >= 0 && $0.isFinite) }) {
             throw ModelError.invalidState(
-                "standardiser squared deviation \(index) is \(state.squaredDeviations[index])")
+                "standardiser squared deviation \(index) is \(state.squaredDeviations[index])"
+            )
         }
         if let index = state.means.firstIndex(where: { !$0.isFinite }) {
             throw ModelError.invalidState("standardiser mean \(index) is \(state.means[index])")
@@ -54,7 +56,11 @@ struct Standardizer {
 
     var state: StandardizerState {
         StandardizerState(
-            isEnabled: isEnabled, count: count, means: means, squaredDeviations: squaredDeviations)
+            isEnabled: isEnabled,
+            count: count,
+            means: means,
+            squaredDeviations: squaredDeviations
+        )
     }
 
     /// Adds `rowCount` rows of row-major `features` (rows x inputCount) to the statistics and

@@ -144,19 +144,40 @@ private struct Process: Sendable {
     /// The concept before drift; docs/generator.md lists the same numbers.
     static let original = Process(
         background: EventType(
-            leadingPTScale: 0.4, ratioShapeA: 1.5, ratioShapeB: 1.2, etaWidth: 1.2, etaCorrelation: 0.3,
-            leptonAngleMean: .pi, leptonAngleConcentration: 0.5,
-            missingEnergyScale: 0.28, missingAngleMean: .pi, missingAngleConcentration: 0.4
+            leadingPTScale: 0.4,
+            ratioShapeA: 1.5,
+            ratioShapeB: 1.2,
+            etaWidth: 1.2,
+            etaCorrelation: 0.3,
+            leptonAngleMean: .pi,
+            leptonAngleConcentration: 0.5,
+            missingEnergyScale: 0.28,
+            missingAngleMean: .pi,
+            missingAngleConcentration: 0.4
         ),
         heavySignal: EventType(
-            leadingPTScale: 0.5, ratioShapeA: 2, ratioShapeB: 1.5, etaWidth: 0.9, etaCorrelation: 0,
-            leptonAngleMean: .pi, leptonAngleConcentration: 0.2,
-            missingEnergyScale: 0.8, missingAngleMean: .pi, missingAngleConcentration: 0.1
+            leadingPTScale: 0.5,
+            ratioShapeA: 2,
+            ratioShapeB: 1.5,
+            etaWidth: 0.9,
+            etaCorrelation: 0,
+            leptonAngleMean: .pi,
+            leptonAngleConcentration: 0.2,
+            missingEnergyScale: 0.8,
+            missingAngleMean: .pi,
+            missingAngleConcentration: 0.1
         ),
         compressedSignal: EventType(
-            leadingPTScale: 0.35, ratioShapeA: 1.5, ratioShapeB: 1.2, etaWidth: 1.0, etaCorrelation: 0.6,
-            leptonAngleMean: 0, leptonAngleConcentration: 0.4,
-            missingEnergyScale: 0.6, missingAngleMean: .pi, missingAngleConcentration: 0.6
+            leadingPTScale: 0.35,
+            ratioShapeA: 1.5,
+            ratioShapeB: 1.2,
+            etaWidth: 1.0,
+            etaCorrelation: 0.6,
+            leptonAngleMean: 0,
+            leptonAngleConcentration: 0.4,
+            missingEnergyScale: 0.6,
+            missingAngleMean: .pi,
+            missingAngleConcentration: 0.6
         ),
         heavySignalWeight: 0.5
     )
@@ -195,9 +216,16 @@ private struct EventType: Sendable {
     let missingAngleDirection: Direction
 
     init(
-        leadingPTScale: Double, ratioShapeA: Double, ratioShapeB: Double, etaWidth: Double,
-        etaCorrelation: Double, leptonAngleMean: Double, leptonAngleConcentration: Double,
-        missingEnergyScale: Double, missingAngleMean: Double, missingAngleConcentration: Double
+        leadingPTScale: Double,
+        ratioShapeA: Double,
+        ratioShapeB: Double,
+        etaWidth: Double,
+        etaCorrelation: Double,
+        leptonAngleMean: Double,
+        leptonAngleConcentration: Double,
+        missingEnergyScale: Double,
+        missingAngleMean: Double,
+        missingAngleConcentration: Double
     ) {
         self.leadingPTScale = leadingPTScale
         self.ratioShapeA = ratioShapeA
@@ -216,10 +244,16 @@ private struct EventType: Sendable {
     /// A copy with other momentum scales (the drift).
     func with(leadingPTScale: Double, missingEnergyScale: Double) -> EventType {
         EventType(
-            leadingPTScale: leadingPTScale, ratioShapeA: ratioShapeA, ratioShapeB: ratioShapeB,
-            etaWidth: etaWidth, etaCorrelation: etaCorrelation, leptonAngleMean: leptonAngleMean,
-            leptonAngleConcentration: leptonAngleConcentration, missingEnergyScale: missingEnergyScale,
-            missingAngleMean: missingAngleMean, missingAngleConcentration: missingAngleConcentration
+            leadingPTScale: leadingPTScale,
+            ratioShapeA: ratioShapeA,
+            ratioShapeB: ratioShapeB,
+            etaWidth: etaWidth,
+            etaCorrelation: etaCorrelation,
+            leptonAngleMean: leptonAngleMean,
+            leptonAngleConcentration: leptonAngleConcentration,
+            missingEnergyScale: missingEnergyScale,
+            missingAngleMean: missingAngleMean,
+            missingAngleConcentration: missingAngleConcentration
         )
     }
 
@@ -256,11 +290,18 @@ private struct EventType: Sendable {
             : Direction(cosine: 1, sine: 0)
         let missingToDilepton = wrapAngle(missingAngleMean + missingTurn.angle)
         return Event(
-            leadingPT: leadingPT, eta1: eta1, phi1: phi1,
-            subleadingPT: subleadingPT, eta2: eta2, phi2: phi2,
-            missingEnergy: missingEnergy, missingPhi: wrapAngle(dileptonPhi + missingToDilepton),
-            dileptonPhi: dileptonPhi, missingToDilepton: missingToDilepton,
-            direction1: direction1, direction2: direction2,
+            leadingPT: leadingPT,
+            eta1: eta1,
+            phi1: phi1,
+            subleadingPT: subleadingPT,
+            eta2: eta2,
+            phi2: phi2,
+            missingEnergy: missingEnergy,
+            missingPhi: wrapAngle(dileptonPhi + missingToDilepton),
+            dileptonPhi: dileptonPhi,
+            missingToDilepton: missingToDilepton,
+            direction1: direction1,
+            direction2: direction2,
             missingDirection: dileptonDirection.turned(by: missingAngleDirection).turned(by: missingTurn.direction)
         )
     }
@@ -369,9 +410,19 @@ private struct Event {
     let missingDirection: Direction
 
     init(
-        leadingPT: Double, eta1: Double, phi1: Double, subleadingPT: Double, eta2: Double, phi2: Double,
-        missingEnergy: Double, missingPhi: Double, dileptonPhi: Double, missingToDilepton: Double,
-        direction1: Direction, direction2: Direction, missingDirection: Direction
+        leadingPT: Double,
+        eta1: Double,
+        phi1: Double,
+        subleadingPT: Double,
+        eta2: Double,
+        phi2: Double,
+        missingEnergy: Double,
+        missingPhi: Double,
+        dileptonPhi: Double,
+        missingToDilepton: Double,
+        direction1: Direction,
+        direction2: Direction,
+        missingDirection: Direction
     ) {
         self.leadingPT = leadingPT
         self.eta1 = eta1
@@ -392,11 +443,18 @@ private struct Event {
     init(measured: UnsafeBufferPointer<Double>) {
         let dileptonPhi = Self.dileptonPhi(measured[0], measured[2], measured[3], measured[5])
         self.init(
-            leadingPT: measured[0], eta1: measured[1], phi1: measured[2],
-            subleadingPT: measured[3], eta2: measured[4], phi2: measured[5],
-            missingEnergy: measured[6], missingPhi: measured[7],
-            dileptonPhi: dileptonPhi, missingToDilepton: wrapAngle(measured[7] - dileptonPhi),
-            direction1: Direction(angle: measured[2]), direction2: Direction(angle: measured[5]),
+            leadingPT: measured[0],
+            eta1: measured[1],
+            phi1: measured[2],
+            subleadingPT: measured[3],
+            eta2: measured[4],
+            phi2: measured[5],
+            missingEnergy: measured[6],
+            missingPhi: measured[7],
+            dileptonPhi: dileptonPhi,
+            missingToDilepton: wrapAngle(measured[7] - dileptonPhi),
+            direction1: Direction(angle: measured[2]),
+            direction2: Direction(angle: measured[5]),
             missingDirection: Direction(angle: measured[7])
         )
     }

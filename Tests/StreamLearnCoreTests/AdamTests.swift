@@ -92,7 +92,13 @@ struct AdamTests {
     @Test("A model's Adam moments line up with its parameters after one step")
     func momentsAlignWithParameters() throws {
         let configuration = ModelConfiguration(
-            kind: .mlp, inputCount: 3, hiddenSizes: [5, 4], dropoutRates: [0, 0], isStandardizing: false, seed: 2)
+            kind: .mlp,
+            inputCount: 3,
+            hiddenSizes: [5, 4],
+            dropoutRates: [0, 0],
+            isStandardizing: false,
+            seed: 2
+        )
         let rows = LabelledRows.generate(rowCount: 10, inputCount: 3, seed: 4) { $0[0] > 0 }
         let probe = Model(configuration: configuration)
         let gradients = rows.features.withUnsafeBufferPointer { features in

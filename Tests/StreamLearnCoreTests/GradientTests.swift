@@ -165,11 +165,15 @@ struct GradientTests {
         }
         let inputCount = configuration.inputCount
         let reference = ReferenceNetwork(
-            inputCount: inputCount, hiddenSizes: configuration.hiddenSizes, kept: kept, scales: scales,
+            inputCount: inputCount,
+            hiddenSizes: configuration.hiddenSizes,
+            kept: kept,
+            scales: scales,
             features: (0..<rowCount).map { row in
                 rows.features[(row * inputCount)..<((row + 1) * inputCount)].map(Double.init)
             },
-            labels: rows.labels.map(Double.init))
+            labels: rows.labels.map(Double.init)
+        )
 
         // Dropout must really have dropped units somewhere, or the check would not cover it.
         if configuration.dropoutRates.contains(where: { $0 > 0 }) {
@@ -188,7 +192,8 @@ struct GradientTests {
             let numeric = (reference.loss(plus) - reference.loss(minus)) / (2 * step)
             #expect(
                 abs(analytic[index] - numeric) <= 1e-8 + 1e-5 * abs(numeric),
-                "reference parameter \(index): backprop \(analytic[index]), finite difference \(numeric)")
+                "reference parameter \(index): backprop \(analytic[index]), finite difference \(numeric)"
+            )
         }
 
         // The engine computes in Float32: each gradient is a sum of a few dozen products of
@@ -200,7 +205,8 @@ struct GradientTests {
             let found = Double(engine.gradients[index])
             #expect(
                 abs(found - expected) <= 1e-6 + 1e-3 * abs(expected),
-                "engine parameter \(index) (\(configuration.shapeDescription)): \(found), reference \(expected)")
+                "engine parameter \(index) (\(configuration.shapeDescription)): \(found), reference \(expected)"
+            )
         }
         #expect(analytic.contains { abs($0) > 1e-3 }, "the gradients are not all vanishing")
     }
@@ -208,16 +214,26 @@ struct GradientTests {
     @Test("MLP gradients of every layer with relu and dropout match the Float64 reference")
     func multilayerPerceptron() throws {
         let configuration = ModelConfiguration(
-            kind: .mlp, inputCount: 4, hiddenSizes: [6, 5, 3], dropoutRates: [0.25, 0.5, 0],
-            isStandardizing: false, seed: 3)
+            kind: .mlp,
+            inputCount: 4,
+            hiddenSizes: [6, 5, 3],
+            dropoutRates: [0.25, 0.5, 0],
+            isStandardizing: false,
+            seed: 3
+        )
         try check(configuration: configuration, rowCount: 11)
     }
 
     @Test("MLP gradients at a batch of full SIMD blocks plus a tail match the reference")
     func widerBatch() throws {
         let configuration = ModelConfiguration(
-            kind: .mlp, inputCount: 3, hiddenSizes: [9, 4], dropoutRates: [0.4, 0.2],
-            isStandardizing: false, seed: 8)
+            kind: .mlp,
+            inputCount: 3,
+            hiddenSizes: [9, 4],
+            dropoutRates: [0.4, 0.2],
+            isStandardizing: false,
+            seed: 8
+        )
         try check(configuration: configuration, rowCount: 19)
     }
 

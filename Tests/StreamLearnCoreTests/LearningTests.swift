@@ -17,7 +17,14 @@ struct LearningTests {
 
         let mlp = Model(
             configuration: ModelConfiguration(
-                kind: .mlp, inputCount: 2, hiddenSizes: [32, 32], dropoutRates: [0, 0], learningRate: 0.01, seed: 7))
+                kind: .mlp,
+                inputCount: 2,
+                hiddenSizes: [32, 32],
+                dropoutRates: [0, 0],
+                learningRate: 0.01,
+                seed: 7
+            )
+        )
         let logistic = Model(configuration: .logistic(inputCount: 2))
         var lastSummary = FitSummary(records: 0, meanLoss: 0, accuracy: 0)
         for _ in 0..<10 {
@@ -69,7 +76,9 @@ struct LearningTests {
             features.append(7)  // constant: centred, never divided by its zero deviation
         }
         let rows = LabelledRows(features: features, labels: [Float](repeating: 1, count: 500), inputCount: 2)
-        let model = Model(configuration: ModelConfiguration(kind: .logistic, inputCount: 2, hiddenSizes: [], dropoutRates: []))
+        let model = Model(
+            configuration: ModelConfiguration(kind: .logistic, inputCount: 2, hiddenSizes: [], dropoutRates: [])
+        )
         try model.fit(rows.slice(0..<123), batchSize: 32)
         try model.fit(rows.slice(123..<500), batchSize: 32)
 

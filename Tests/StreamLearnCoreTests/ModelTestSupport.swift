@@ -15,7 +15,9 @@ struct LabelledRows {
     func slice(_ range: Range<Int>) -> LabelledRows {
         LabelledRows(
             features: Array(features[(range.lowerBound * inputCount)..<(range.upperBound * inputCount)]),
-            labels: Array(labels[range]), inputCount: inputCount)
+            labels: Array(labels[range]),
+            inputCount: inputCount
+        )
     }
 
     /// Standard normal features; labels from `rule`, flipped with probability `labelNoise`.
@@ -82,8 +84,14 @@ func expectBitIdentical(
     #expect(first.inputCount == second.inputCount, sourceLocation: sourceLocation)
     #expect(first.hiddenSizes == second.hiddenSizes, sourceLocation: sourceLocation)
     #expect(
-        first.dropoutRates.map(\.bitPattern) == second.dropoutRates.map(\.bitPattern), sourceLocation: sourceLocation)
-    #expect(first.parameters.map(\.bitPattern) == second.parameters.map(\.bitPattern), "parameters", sourceLocation: sourceLocation)
+        first.dropoutRates.map(\.bitPattern) == second.dropoutRates.map(\.bitPattern),
+        sourceLocation: sourceLocation
+    )
+    #expect(
+        first.parameters.map(\.bitPattern) == second.parameters.map(\.bitPattern),
+        "parameters",
+        sourceLocation: sourceLocation
+    )
     let firstOptimizer = first.optimizer
     let secondOptimizer = second.optimizer
     #expect(firstOptimizer.kind == secondOptimizer.kind, sourceLocation: sourceLocation)
@@ -93,22 +101,31 @@ func expectBitIdentical(
             .map(\.bitPattern)
             == [secondOptimizer.learningRate, secondOptimizer.beta1, secondOptimizer.beta2, secondOptimizer.epsilon]
             .map(\.bitPattern),
-        sourceLocation: sourceLocation)
+        sourceLocation: sourceLocation
+    )
     #expect(
         firstOptimizer.firstMoments.map(\.bitPattern) == secondOptimizer.firstMoments.map(\.bitPattern),
-        "first moments", sourceLocation: sourceLocation)
+        "first moments",
+        sourceLocation: sourceLocation
+    )
     #expect(
         firstOptimizer.secondMoments.map(\.bitPattern) == secondOptimizer.secondMoments.map(\.bitPattern),
-        "second moments", sourceLocation: sourceLocation)
+        "second moments",
+        sourceLocation: sourceLocation
+    )
     #expect(first.standardizer.isEnabled == second.standardizer.isEnabled, sourceLocation: sourceLocation)
     #expect(first.standardizer.count == second.standardizer.count, sourceLocation: sourceLocation)
     #expect(
         first.standardizer.means.map(\.bitPattern) == second.standardizer.means.map(\.bitPattern),
-        "standardiser means", sourceLocation: sourceLocation)
+        "standardiser means",
+        sourceLocation: sourceLocation
+    )
     #expect(
         first.standardizer.squaredDeviations.map(\.bitPattern)
             == second.standardizer.squaredDeviations.map(\.bitPattern),
-        "standardiser deviations", sourceLocation: sourceLocation)
+        "standardiser deviations",
+        sourceLocation: sourceLocation
+    )
     #expect(first.generatorState == second.generatorState, "generator", sourceLocation: sourceLocation)
     #expect(first.recordsTrained == second.recordsTrained, sourceLocation: sourceLocation)
     #expect(first.batchesTrained == second.batchesTrained, sourceLocation: sourceLocation)

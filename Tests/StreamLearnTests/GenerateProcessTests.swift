@@ -51,7 +51,10 @@ struct GenerateProcessTests {
         #expect(seven.standardOutput != eight.standardOutput)
         #expect(defaults.status == 0)
         #expect(defaults.lines.count == 100_000)
-        #expect(Array(defaults.lines.prefix(50)) == (try TestBinary.run(["generate", "--rows", "50", "--seed", "42"])).lines)
+        #expect(
+            Array(defaults.lines.prefix(50))
+                == (try TestBinary.run(["generate", "--rows", "50", "--seed", "42"])).lines
+        )
     }
 
     @Test("--header first writes the column names")

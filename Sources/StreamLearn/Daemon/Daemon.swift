@@ -163,7 +163,8 @@ final class Daemon: @unchecked Sendable {
         do {
             let consumerSettings = consumerConfiguration(partitionCount: partitionCount)
             consumer = try KafkaConsumer(configuration: consumerSettings, logHandler: kafkaLogHandler())
-            prefetchBytesPerPartition = (consumerSettings["queued.max.messages.kbytes"].flatMap(Int.init) ?? 65_536) * 1024
+            prefetchBytesPerPartition =
+                (consumerSettings["queued.max.messages.kbytes"].flatMap(Int.init) ?? 65_536) * 1024
             try consumer.subscribe(to: configuration.training.topics)
         } catch {
             throw kafkaSetupError(error)
@@ -264,8 +265,12 @@ final class Daemon: @unchecked Sendable {
         for message in batch {
             let topic = message.topicIdentity
             let partition = message.partition
-            if current < 0 || fetchStates[current].topic != topic || fetchStates[current].partition.partition != partition {
-                if let known = fetchStates.firstIndex(where: { $0.topic == topic && $0.partition.partition == partition }) {
+            if current < 0 || fetchStates[current].topic != topic
+                || fetchStates[current].partition.partition != partition
+            {
+                if let known = fetchStates.firstIndex(where: {
+                    $0.topic == topic && $0.partition.partition == partition
+                }) {
                     current = known
                 } else {
                     fetchStates.append(PartitionFetchState(topic: topic, partition: message.topicPartition))
@@ -294,7 +299,8 @@ final class Daemon: @unchecked Sendable {
     private func restartStalledFetches(_ consumer: KafkaConsumer) {
         var stalled: [KafkaTopicPartition] = []
         for index in fetchStates.indices
-        where !fetchStates[index].hasDelivered && fetchStates[index].bytesSinceRestart >= prefetchBytesPerPartition / 16 {
+        where !fetchStates[index].hasDelivered && fetchStates[index].bytesSinceRestart >= prefetchBytesPerPartition / 16
+        {
             stalled.append(fetchStates[index].partition)
             fetchStates[index].bytesSinceRestart = 0
         }
