@@ -16,7 +16,14 @@ import Systemd
 /// - the training queue (serial) owns the `TrainingLoop`: model, offsets, counters;
 /// - the checkpoint queue (serial) writes checkpoints and commits offsets, on its timer, on a
 ///   revoke and at shutdown; a checkpoint is snapshotted on the training queue;
-/// - the control queue runs the metrics timer, the watchdog queue the watchdog timer.
+/// - the control queue runs the metrics timer, the watchdog queue the watchdog timer;
+/// - with an inference section, an `InferenceRunner` thread serves inference: it scores with a
+///   `ModelSnapshotScorer`, a copy of the model that the checkpoint queue replaces after each
+///   durable checkpoint, so every prediction names a checkpoint that reproduces it.
+///
+/// Bad records of both loops go to one `DeadLetterPublisher` (counted and logged, and copied to
+/// dead_letter.topic when set). Its copies are flushed before a checkpoint is written, so a
+/// checkpoint never covers a bad record whose copy could still be in librdkafka's queue.
 ///
 /// Exactly-once: offsets are committed only after the checkpoint holding them is durable; on
 /// assignment the checkpoint's offsets win; a record below its partition's next offset is never
@@ -65,8 +72,8 @@ final class Daemon: @unchecked Sendable {
     private var lastMetricsInstant = ContinuousClock.now
     private var lastMetricsRecords: Int64 = 0
 
-    // Training queue only.
-    private var badRecordLog = LogThrottle(burst: 5, period: .seconds(10))
+    /// Set when the inference thread stopped on a fatal error: the daemon exits with failure.
+    private let isInferenceFailed = Atomic<Bool>(false)
 
     /// What `run()` sets up, shared by the queues.
     private struct Session {
@@ -74,6 +81,10 @@ final class Daemon: @unchecked Sendable {
         let consumer: KafkaConsumer
         let producer: KafkaProducer
         let watchdog: WatchdogMonitor
+        let deadLetters: DeadLetterPublisher
+        /// The model inference scores with, and the thread serving it; nil without inference.
+        let scorer: ModelSnapshotScorer?
+        let inference: InferenceService?
     }
 
     /// Validates nothing more (the configuration is already valid); touches neither Kafka nor
@@ -137,24 +148,33 @@ final class Daemon: @unchecked Sendable {
         defer { watchdogTimer?.cancel() }
 
         let (model, checkpoint) = try loadModel()
-        let loop = TrainingLoop(
-            model: model,
-            configuration: configuration,
-            checkpoint: checkpoint,
-            badRecordHandler: { [unowned self] message, failure in
-                reportBadRecord(message, failure)
-            }
-        )
         let producer: KafkaProducer
+        let deadLetters: DeadLetterPublisher
         do {
             producer = try KafkaProducer(
                 configuration: producerConfiguration(),
                 queueFullTimeout: .seconds(1),
                 logHandler: kafkaLogHandler()
             )
+            deadLetters = try DeadLetterPublisher(
+                configuration: producerConfiguration(),
+                topic: configuration.deadLetter?.topic,
+                instance: configuration.instance,
+                logger: logger,
+                logInterval: .seconds(30),
+                kafkaLogHandler: kafkaLogHandler()
+            )
         } catch {
             throw kafkaSetupError(error)
         }
+        let loop = TrainingLoop(
+            model: model,
+            configuration: configuration,
+            checkpoint: checkpoint,
+            badRecordHandler: { message, failure in
+                deadLetters.handle(failure, message: message)
+            }
+        )
         guard let partitionCount = awaitMetadata(producer: producer, watchdog: watchdog) else {
             logger.notice("Stopped before Kafka answered")
             return .success
@@ -169,8 +189,36 @@ final class Daemon: @unchecked Sendable {
         } catch {
             throw kafkaSetupError(error)
         }
-        session = Session(loop: loop, consumer: consumer, producer: producer, watchdog: watchdog)
+        let scorer: ModelSnapshotScorer?
+        let inference: InferenceService?
+        if let settings = InferenceSettings(configuration: configuration, kafka: inferenceConfiguration()) {
+            (scorer, inference) = try makeInference(
+                settings,
+                loop: loop,
+                checkpoint: checkpoint,
+                deadLetters: deadLetters
+            )
+        } else {
+            (scorer, inference) = (nil, nil)
+        }
+        session = Session(
+            loop: loop,
+            consumer: consumer,
+            producer: producer,
+            watchdog: watchdog,
+            deadLetters: deadLetters,
+            scorer: scorer,
+            inference: inference
+        )
         publishStatistics(loop)
+        let inferenceRunner = inference.map { service in
+            InferenceRunner(service: service, logger: logger) { [self] _ in
+                isInferenceFailed.store(true, ordering: .relaxed)
+                logger.error("Inference stopped on a fatal Kafka error; stopping the daemon")
+                requestStop()
+            }
+        }
+        inferenceRunner?.start()
 
         statisticsState.withLock { $0.isReady = true }
         let readyLine =
@@ -189,12 +237,17 @@ final class Daemon: @unchecked Sendable {
             reportMetrics()
         }
 
-        let status = pollUntilStopped()
+        var status = pollUntilStopped()
 
-        // Shutdown, in DESIGN.md's order: stop polling (done), final checkpoint, commit,
-        // producer flush, group leave.
+        // Shutdown, in DESIGN.md's order: stop polling (done; inference too, which flushes and
+        // commits its predictions and leaves its group), final checkpoint, commit, producer
+        // flush, group leave.
         watchdog.beginShutdown()
         requestStop()
+        if let inferenceRunner, !inferenceRunner.stop(timeout: .seconds(20)) {
+            logger.warning("Inference did not stop within 20 s; its last batch stays uncommitted")
+        }
+        if isInferenceFailed.load(ordering: .relaxed) { status = .failure }
         checkpointTimer.cancel()
         metricsTimer.cancel()
         // Let a timer handler that is running finish before the final steps.
@@ -208,6 +261,7 @@ final class Daemon: @unchecked Sendable {
         } catch {
             logger.warning("Failed to flush the metrics producer: \(error), ignoring")
         }
+        flushDeadLetters(deadLetters, timeout: .seconds(10))
         do {
             try consumer.close(onRebalance: { [self] event in try handleRebalance(event) })
         } catch {
@@ -351,6 +405,85 @@ final class Daemon: @unchecked Sendable {
         }
     }
 
+    // MARK: - Inference
+
+    /// Creates the inference service over a copy of the loop's model and starts it (predictions
+    /// topic described, inference topics subscribed). A model that no checkpoint holds yet is
+    /// written first, so that every prediction names a checkpoint that reproduces it.
+    ///
+    /// Throws `CommandError`: 78 when the predictions topic does not exist or librdkafka refuses
+    /// the properties, 69 when no broker answers, 74 when the first checkpoint cannot be written.
+    private func makeInference(
+        _ settings: InferenceSettings,
+        loop: TrainingLoop,
+        checkpoint: Checkpoint?,
+        deadLetters: DeadLetterPublisher
+    ) throws -> (ModelSnapshotScorer, InferenceService) {
+        var sequence = checkpoint?.sequence
+        var state = checkpoint?.model
+        if state == nil || checkpointedVersion != 0 {
+            let firstSequence = nextSequence
+            let metadata = checkpointMetadata()
+            let fresh = trainingQueue.sync { loop.checkpoint(sequence: firstSequence, metadata: metadata) }
+            do {
+                let path = try store.write(fresh)
+                logger.notice("Wrote checkpoint \(fresh.sequence) of the model inference starts with", ["path": path])
+            } catch {
+                throw CommandError(.ioError, "streamlearn run: \(error)")
+            }
+            nextSequence += 1
+            checkpointedVersion = trainingQueue.sync { loop.version }
+            durableOffsets = fresh.offsets
+            checkpointDate.withLock { $0 = Date() }
+            statisticsState.withLock {
+                $0.checkpointSequence = fresh.sequence
+                $0.checkpointsWritten += 1
+            }
+            (sequence, state) = (fresh.sequence, fresh.model)
+        }
+        guard let state else { preconditionFailure("a checkpoint was just loaded or written") }
+        do {
+            let scorer = try ModelSnapshotScorer(
+                state: state,
+                version: ModelVersion(step: state.optimizer.step, checkpointSequence: sequence)
+            )
+            let service = try InferenceService(
+                settings: settings,
+                scorer: scorer,
+                deadLetters: deadLetters,
+                logger: logger,
+                kafkaLogHandler: kafkaLogHandler()
+            )
+            try service.start()
+            return (scorer, service)
+        } catch InferenceError.missingPredictionsTopic(let topic) {
+            throw CommandError(
+                .configError,
+                "streamlearn run: inference.predictions_topic '\(topic)' does not exist; create it "
+                    + "(streamlearn topics create \(topic) --partitions N) and start again"
+            )
+        } catch let error as KafkaError {
+            throw kafkaSetupError(error)
+        } catch {
+            throw CommandError(.failure, "streamlearn run: Failed to start inference: \(error)")
+        }
+    }
+
+    /// Lets inference score with the model of the checkpoint just written. Checkpoint queue.
+    private func replaceScoringModel(_ scorer: ModelSnapshotScorer?, with checkpoint: Checkpoint) {
+        guard let scorer else { return }
+        do {
+            try scorer.replace(
+                with: checkpoint.model,
+                version: ModelVersion(step: checkpoint.model.optimizer.step, checkpointSequence: checkpoint.sequence)
+            )
+        } catch {
+            logger.error(
+                "Failed to load checkpoint \(checkpoint.sequence) for inference: \(error); scoring with the previous one"
+            )
+        }
+    }
+
     // MARK: - Checkpoints
 
     /// Loads the newest valid checkpoint, or makes a new model when there is none.
@@ -431,6 +564,9 @@ final class Daemon: @unchecked Sendable {
             (session.loop.checkpoint(sequence: sequence, metadata: metadata), session.loop.version)
         }
         if version != checkpointedVersion {
+            // Every bad record this checkpoint covers was handed to the publisher before the
+            // snapshot; their copies go out before the checkpoint moves past them.
+            flushDeadLetters(session.deadLetters, timeout: .seconds(5))
             logger.debug("Writing checkpoint \(sequence)", ["reason": reason])
             do {
                 let path = try store.write(checkpoint)
@@ -451,6 +587,7 @@ final class Daemon: @unchecked Sendable {
                 $0.checkpointSequence = sequence
                 $0.checkpointsWritten += 1
             }
+            replaceScoringModel(session.scorer, with: checkpoint)
         }
         return commitDurableOffsets(session.consumer)
     }
@@ -519,8 +656,18 @@ final class Daemon: @unchecked Sendable {
             totalLoss: sample.totalLoss,
             totalAccuracy: sample.totalAccuracy,
             duplicatesSkipped: sample.duplicatesSkipped,
+            inference: session.inference.map { service in
+                var figures = service.metrics.snapshot()
+                let totals = service.metrics.totals
+                figures.records = totals.records
+                figures.predictions = totals.predictions
+                figures.badRecords = totals.badRecords
+                figures.alreadyPredicted = totals.alreadyPredicted
+                return figures
+            },
             lag: lag,
             badRecords: sample.badRecords,
+            deadLettered: Int64(session.deadLetters.counts.delivered),
             checkpointSequence: statistics.checkpointSequence,
             checkpointAge: checkpointDate.withLock { $0 }.map { max(0, Date().timeIntervalSince($0)) },
             checkpointFailures: statistics.checkpointFailures,
@@ -560,18 +707,21 @@ final class Daemon: @unchecked Sendable {
         }
     }
 
-    // MARK: - Bad records and Kafka errors
+    // MARK: - Dead letters and Kafka errors
 
-    /// The default `TrainingLoop.BadRecordHandler`: logs at a bounded rate (counting is the
-    /// loop's). Training queue. Dead-letter delivery (issue 6) takes this place.
-    private func reportBadRecord(_ message: KafkaMessage, _ failure: DecodeFailure) {
-        guard let suppressed = badRecordLog.admit() else { return }
-        let more = suppressed > 0 ? " (\(suppressed) more not shown)" : ""
-        logger.warning(
-            "Failed to decode record '\(message.topic)'[\(message.partition)]@\(message.offset): "
-                + "\(failure.description(key: message.key, value: message.value)), skipping\(more)",
-            ["reason": failure.reason]
-        )
+    /// Waits up to `timeout` for the dead-letter copies handed over so far. A failure is
+    /// logged, not fatal: training must not stop because the dead-letter topic is unreachable,
+    /// and the copies stay counted as undelivered (docs/predictions.md).
+    private func flushDeadLetters(_ deadLetters: DeadLetterPublisher, timeout: Duration) {
+        guard deadLetters.topic != nil, deadLetters.outstandingCount > 0 else { return }
+        do {
+            try deadLetters.flush(timeout: timeout)
+        } catch {
+            logger.warning(
+                "\(deadLetters.outstandingCount) dead letters are not delivered to "
+                    + "'\(deadLetters.topic ?? "")' yet: \(error); continuing"
+            )
+        }
     }
 
     private func countKafkaError(_ error: any Error) {
@@ -587,7 +737,11 @@ final class Daemon: @unchecked Sendable {
         let logger = logger
         let limiter = SharedLogThrottle(burst: 5, period: .seconds(30))
         return { level, facility, message in
-            guard level <= Int32(LogLevel.warning.rawValue), let suppressed = limiter.admit() else { return }
+            guard level <= Int32(LogLevel.warning.rawValue) else { return }
+            // The inference producer sets enable.gapless.guarantee on purpose (a gap would make
+            // the resume scan skip records); librdkafka's note that it is experimental is noise.
+            if facility == "CONFWARN" && message.contains("enable.gapless.guarantee") { return }
+            guard let suppressed = limiter.admit() else { return }
             let more = suppressed > 0 ? " (\(suppressed) lines not shown)" : ""
             logger.log(
                 LogLevel(rawValue: Int(level)) ?? .warning,
@@ -629,17 +783,24 @@ final class Daemon: @unchecked Sendable {
 
     /// The "kafka" section without consumer-only properties, which librdkafka would warn about.
     private func producerConfiguration() -> KafkaConfiguration {
-        let consumerOnly = [
-            "auto.offset.reset", "session.timeout.ms", "heartbeat.interval.ms", "max.poll.interval.ms",
-            "partition.assignment.strategy", "group.instance.id", "queued.", "fetch.",
-            "enable.partition.eof", "check.crcs", "isolation.level", "auto.commit.interval.ms",
-            "coordinator.query.interval.ms", "group.protocol.type", "consume.callback.max.messages",
-        ]
-        let kept = configuration.kafka.properties.filter { property in
-            !consumerOnly.contains { property.key == $0 || ($0.hasSuffix(".") && property.key.hasPrefix($0)) }
-        }
-        var result = KafkaConfiguration(kept.map { KafkaConfiguration.Property(key: $0.key, value: $0.value) })
+        var result = KafkaConfiguration(
+            configuration.kafka.properties.map { KafkaConfiguration.Property(key: $0.key, value: $0.value) }
+        ).producerProperties
         if !result.contains("linger.ms") { result["linger.ms"] = "50" }
+        return result
+    }
+
+    /// The client properties of the inference loop: the "kafka" section, starting a new group
+    /// at the beginning of the topics and prefetching at most 1 MiB per partition unless it
+    /// says otherwise (the inference consumer's share of the daemon's memory bound).
+    private func inferenceConfiguration() -> KafkaConfiguration {
+        var result = KafkaConfiguration(
+            configuration.kafka.properties.map { KafkaConfiguration.Property(key: $0.key, value: $0.value) }
+        )
+        for (key, value) in [("auto.offset.reset", "earliest"), ("queued.max.messages.kbytes", "1024")]
+        where !result.contains(key) {
+            result[key] = value
+        }
         return result
     }
 

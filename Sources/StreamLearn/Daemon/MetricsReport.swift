@@ -18,9 +18,12 @@ import StreamLearnCore
 ///                   "auc": 0.86,               prequential, over the last metrics.window records
 ///                   "loss_total": 0.47, "accuracy_total": 0.78,     prequential, since start
 ///                   "duplicates_skipped": 0},
-///      "inference": {"records": 0, "accuracy": null},
+///      "inference": {"records": 0, "predictions": 0,         counts since start, 0 without
+///                    "bad_records": 0, "already_predicted": 0,  an inference section;
+///                    "accuracy": null, "loss": null, "auc": null},  labelled records, interval
 ///      "lag": {"susy-train": {"0": 12, "1": 0}},  log-end offset minus next offset
-///      "bad_records": 0, "dead_lettered": 0,
+///      "bad_records": 0,                        training records refused since start
+///      "dead_lettered": 0,                      copies the dead-letter topic confirmed, since start
 ///      "checkpoint": {"sequence": 7, "age_s": 3.2, "failures": 0},   age since the newest
 ///                                               durable checkpoint; null before the first
 ///      "kafka": {"errors": 0},                  consumer errors reported by librdkafka
@@ -39,8 +42,8 @@ struct MetricsReport: Sendable {
     var totalLoss: Double?
     var totalAccuracy: Double?
     var duplicatesSkipped: Int64
-    var inferenceRecords: Int64 = 0
-    var inferenceAccuracy: Double?
+    /// Counts since start, accuracy, loss and AUC over the interval; nil without inference.
+    var inference: InferenceMetricsSnapshot?
     /// Per topic, per partition: the lag, nil when unknown. Sorted by topic then partition.
     var lag: [(TopicPartition, Int64?)]
     var badRecords: Int64
@@ -73,7 +76,12 @@ struct MetricsReport: Sendable {
             + "\"auc\":\(Self.number(auc)),"
             + "\"loss_total\":\(Self.number(totalLoss)),\"accuracy_total\":\(Self.number(totalAccuracy)),"
             + "\"duplicates_skipped\":\(duplicatesSkipped)},"
-            + "\"inference\":{\"records\":\(inferenceRecords),\"accuracy\":\(Self.number(inferenceAccuracy))},"
+            + "\"inference\":{\"records\":\(inference?.records ?? 0),"
+            + "\"predictions\":\(inference?.predictions ?? 0),"
+            + "\"bad_records\":\(inference?.badRecords ?? 0),"
+            + "\"already_predicted\":\(inference?.alreadyPredicted ?? 0),"
+            + "\"accuracy\":\(Self.number(inference?.accuracy)),\"loss\":\(Self.number(inference?.loss)),"
+            + "\"auc\":\(Self.number(inference?.auc))},"
             + "\"lag\":{\(lagJSON)},"
             + "\"bad_records\":\(badRecords),\"dead_lettered\":\(deadLettered),"
             + "\"checkpoint\":{\"sequence\":\(Self.number(checkpointSequence)),"
@@ -97,6 +105,9 @@ struct MetricsReport: Sendable {
         parts.append("AUC " + Self.short(auc))
         parts.append("lag " + (totalLag.map(String.init) ?? "unknown"))
         parts.append("bad \(badRecords)")
+        if let inference {
+            parts.append("predicted \(inference.predictions) (accuracy \(Self.short(inference.accuracy)))")
+        }
         if let checkpointSequence {
             let age = checkpointAge.map { " (\(Int($0.rounded()))s ago)" } ?? ""
             parts.append("checkpoint \(checkpointSequence)\(age)")

@@ -589,8 +589,7 @@ public final class InferenceService: @unchecked Sendable {
         settings: InferenceSettings,
         logHandler: KafkaLogHandler?
     ) throws -> KafkaProducer {
-        var configuration = settings.kafka
-        configuration["group.id"] = nil
+        var configuration = settings.kafka.producerProperties
         if settings.delivery == .exactlyOnce && !configuration.contains("enable.gapless.guarantee") {
             configuration["enable.gapless.guarantee"] = "true"
         }
