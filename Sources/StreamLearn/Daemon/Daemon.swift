@@ -765,7 +765,7 @@ final class Daemon: @unchecked Sendable {
     private func consumerConfiguration(partitionCount: Int) -> KafkaConfiguration {
         var result = KafkaConfiguration(
             configuration.kafka.properties.map { KafkaConfiguration.Property(key: $0.key, value: $0.value) }
-        )
+        ).consumerProperties
         result["group.id"] = configuration.training.groupID
         let perPartition = min(8192, max(64, Self.prefetchBudgetKilobytes / max(1, partitionCount)))
         let defaults: [(String, String)] = [

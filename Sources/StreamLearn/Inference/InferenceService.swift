@@ -68,7 +68,7 @@ public final class InferenceService: @unchecked Sendable {
         logger: Logger,
         kafkaLogHandler: KafkaLogHandler? = nil
     ) throws {
-        var consumerConfiguration = settings.kafka
+        var consumerConfiguration = settings.kafka.consumerProperties
         consumerConfiguration["group.id"] = settings.groupID
         consumer = try KafkaConsumer(configuration: consumerConfiguration, logHandler: kafkaLogHandler)
         self.settings = settings
