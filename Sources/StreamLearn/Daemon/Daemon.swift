@@ -161,7 +161,6 @@ final class Daemon: @unchecked Sendable {
                 topic: configuration.deadLetter?.topic,
                 instance: configuration.instance,
                 logger: logger,
-                logInterval: .seconds(30),
                 kafkaLogHandler: kafkaLogHandler()
             )
         } catch {
