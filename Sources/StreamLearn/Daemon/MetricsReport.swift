@@ -106,7 +106,10 @@ struct MetricsReport: Sendable {
         parts.append("lag " + (totalLag.map(String.init) ?? "unknown"))
         parts.append("bad \(badRecords)")
         if let inference {
-            parts.append("predicted \(inference.predictions) (accuracy \(Self.short(inference.accuracy)))")
+            parts.append(
+                "predicted \(inference.predictions) (accuracy \(Self.short(inference.accuracy)), "
+                    + "bad \(inference.badRecords))"
+            )
         }
         if let checkpointSequence {
             let age = checkpointAge.map { " (\(Int($0.rounded()))s ago)" } ?? ""
