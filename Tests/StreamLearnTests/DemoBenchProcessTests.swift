@@ -17,13 +17,19 @@ private func summaryLine(_ name: String, in output: TestBinary.Output) -> String
 
 @Suite("streamlearn demo and bench pipeline (process)")
 struct DemoBenchProcessTests {
-    @Test("demo runs for --seconds on its own, trains, and ends with a summary of sensible figures")
+    @Test(
+        "demo runs for --seconds on its own, trains, predicts, dead-letters the malformed rows, and ends with a summary of sensible figures"
+    )
     func demoRunsAndSummarises() throws {
         let output = try TestBinary.run(["demo", "--seconds", "8"], timeout: .seconds(90))
 
         #expect(output.status == 0, "stderr: \(output.standardError)")
         #expect(!output.standardOutput.contains("\u{1B}["), "no escape codes into a pipe")
-        #expect(output.lines.contains(where: { $0.hasPrefix("TIME ") && $0.contains("TRAINED") }))
+        #expect(
+            output.lines.contains(where: {
+                $0.hasPrefix("TIME ") && $0.contains("TRAINED") && $0.contains("PREDICTED") && $0.contains("DLQ")
+            })
+        )
         #expect(output.lines.contains(where: { $0.hasPrefix("Summary after ") }))
         let trained = try #require(summaryLine("trained", in: output))
         let model = try #require(summaryLine("model", in: output))
@@ -40,6 +46,36 @@ struct DemoBenchProcessTests {
         // The temporary checkpoint directory is gone.
         let directory = try #require(checkpoints.split(separator: " ").first(where: { $0.hasPrefix("/") }))
         #expect(!FileManager.default.fileExists(atPath: String(directory)))
+
+        // Inference: predictions made, with an accuracy on the labelled test rows.
+        let predictionsLine = try #require(summaryLine("predictions", in: output))
+        let predictions = try #require(number(after: "predictions", in: predictionsLine), "\(predictionsLine)")
+        let inferenceAccuracy = try #require(number(after: "accuracy", in: predictionsLine), "\(predictionsLine)")
+        #expect(predictions > 0, "\(predictionsLine)")
+        #expect(inferenceAccuracy > 0 && inferenceAccuracy <= 1, "\(predictionsLine)")
+        // Every malformed row the daemon read was refused and copied to the dead-letter topic.
+        let badLine = try #require(summaryLine("bad records", in: output))
+        let refused = try #require(number(after: "bad records", in: badLine), "\(badLine)")
+        let malformed = try #require(number(after: "test) of", in: badLine), "\(badLine)")
+        let deadLettered = try #require(number(after: "produced,", in: badLine), "\(badLine)")
+        #expect(refused > 0 && refused <= malformed, "\(badLine)")
+        #expect(deadLettered == refused, "\(badLine)")
+        // The topics hold what the daemon says it wrote, from offset 0, and a prediction reads
+        // back as DESIGN.md's JSON.
+        let topics = try #require(summaryLine("topics hold", in: output))
+        #expect(number(after: "'streamlearn.predictions'", in: topics) == predictions, "\(topics)")
+        #expect(number(after: "'streamlearn.dead-letter'", in: topics) == deadLettered, "\(topics)")
+        #expect(!topics.contains("dropped"), "\(topics)")
+        let example = try #require(summaryLine("a prediction", in: output))
+        let json = try #require(example.range(of: "{").map { String(example[$0.lowerBound...]) }, "\(example)")
+        let prediction = try #require(
+            try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
+            "\(example)"
+        )
+        #expect(prediction["topic"] as? String == "susy-test", "\(example)")
+        #expect(prediction["score"] is NSNumber && prediction["label"] is NSNumber, "\(example)")
+        let deadLetter = try #require(summaryLine("a dead letter", in: output))
+        #expect(deadLetter.contains("streamlearn.reason="), "\(deadLetter)")
     }
 
     @Test("Ctrl-C ends the demo early, gracefully, with the summary and status 0")

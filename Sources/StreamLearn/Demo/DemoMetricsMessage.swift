@@ -26,7 +26,23 @@ struct DemoMetricsMessage {
     var auc: Double? { number("training.auc") }
     /// Prequential figures since the daemon started.
     var totalAccuracy: Double? { number("training.accuracy_total") }
+    /// Training records refused since start.
     var badRecords: Double? { number("bad_records") }
+    /// Inference: records taken and predictions made since start, records refused since start.
+    var inferenceRecords: Double? { number("inference.records") }
+    var predictions: Double? { number("inference.predictions") }
+    var inferenceBadRecords: Double? { number("inference.bad_records") }
+    /// Inference figures over the interval, on the labelled records scored in it.
+    var inferenceAccuracy: Double? { number("inference.accuracy") }
+    var inferenceLoss: Double? { number("inference.loss") }
+    var inferenceAUC: Double? { number("inference.auc") }
+    /// Copies of bad records (training and inference) the dead-letter topic confirmed.
+    var deadLettered: Double? { number("dead_lettered") }
+    /// Bad records of both loops, once either count is known.
+    var allBadRecords: Double? {
+        guard badRecords != nil || inferenceBadRecords != nil else { return nil }
+        return (badRecords ?? 0) + (inferenceBadRecords ?? 0)
+    }
     var checkpointSequence: Double? { number("checkpoint.sequence") }
 
     /// The lag summed over every partition whose lag is known, or nil when none is.

@@ -3,8 +3,8 @@ import StreamLearnCore
 
 /// The daemon configuration that `demo` and `bench pipeline` run: config/streamlearn.json's
 /// training and model settings, pointed at the in-process broker and a temporary checkpoint
-/// directory, without inference or a dead-letter topic (the data is generated, so it is
-/// never bad).
+/// directory. By default without inference or a dead-letter topic (`bench pipeline` measures
+/// training alone); `demo` adds both, as config/streamlearn.json has them.
 ///
 /// Built as JSON text and decoded by `DaemonConfiguration.decode`, so it passes exactly the
 /// validation a user's file does.
@@ -21,6 +21,19 @@ struct InProcessDaemonConfiguration {
     /// The daemon's log level; the demo keeps it at "warning" so the live table stays readable.
     var logLevel = "warning"
     var instance = "streamlearn-demo"
+    /// The "inference" section; nil (the default) means the daemon only trains.
+    var inference: Inference?
+    /// "dead_letter.topic"; nil (the default) means bad records are only counted and logged.
+    var deadLetterTopic: String?
+
+    /// The "inference" section: one input topic, scored into `predictionsTopic`.
+    struct Inference {
+        var topic: String
+        var groupID: String
+        var predictionsTopic: String
+        /// "exactly-once" (the default, as in config/streamlearn.json) or "at-least-once".
+        var delivery = "exactly-once"
+    }
 
     /// The configuration as JSON, in config/streamlearn.json's layout.
     var json: String {
@@ -34,6 +47,21 @@ struct InProcessDaemonConfiguration {
         case .logistic:
             model = """
                 { "type": "logistic", "learning_rate": 0.001, "standardize": true, "seed": 42 }
+                """
+        }
+        var optional = ""
+        if let inference {
+            optional += """
+                  "inference": { "topics": [\(quoted(inference.topic))], "group_id": \(quoted(inference.groupID)),
+                                 "predictions_topic": \(quoted(inference.predictionsTopic)),
+                                 "delivery": \(quoted(inference.delivery)) },
+
+                """
+        }
+        if let deadLetterTopic {
+            optional += """
+                  "dead_letter": { "topic": \(quoted(deadLetterTopic)) },
+
                 """
         }
         // Records produced before the group's first join (about 3 s on the mock) must be
@@ -51,7 +79,7 @@ struct InProcessDaemonConfiguration {
               "checkpoint": { "directory": \(quoted(checkpointDirectory)),
                               "interval_seconds": \(checkpointIntervalSeconds), "keep": 3 },
               "metrics": { "topic": \(quoted(metricsTopic)), "interval_seconds": \(metricsIntervalSeconds) },
-              "log_level": \(quoted(logLevel)),
+            \(optional)  "log_level": \(quoted(logLevel)),
               "instance": \(quoted(instance))
             }
             """

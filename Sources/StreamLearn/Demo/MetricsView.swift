@@ -3,21 +3,27 @@ import Foundation
 /// The demo's live view of the daemon's metrics on standard output.
 ///
 /// On a terminal it redraws a block in place: a table of the newest `visibleRows` metrics
-/// messages and a status line about the producer. Anywhere else (a pipe, a file, a test) it
+/// messages and a status line about the producer, each line cut to the terminal's width (a
+/// wrapped line would throw off the redraw). Anywhere else (a pipe, a file, a test) it
 /// prints each metrics message as one line, after a header line, and no escape codes.
 /// Owned by the demo's main thread.
 final class MetricsView {
-    /// One row of the table.
+    /// One row of the table (the loss is left to the summary, to keep the table narrow).
     struct Row {
         var seconds: Double?
         var produced: Int
         var trained: Double?
         var recordsPerSecond: Double?
         var lag: Double?
-        var loss: Double?
         var accuracy: Double?
         var auc: Double?
         var checkpoint: Double?
+        /// Inference: predictions made since start, accuracy over the interval.
+        var predictions: Double?
+        var inferenceAccuracy: Double?
+        /// Bad records of both streams since start, and the copies dead-lettered.
+        var badRecords: Double?
+        var deadLettered: Double?
         var note: String
     }
 
@@ -32,9 +38,12 @@ final class MetricsView {
         self.visibleRows = visibleRows
     }
 
+    /// Up to DLQ the table fits 80 columns; the rate and the checkpoint come after, for wider
+    /// terminals.
     private static let columns: [(title: String, width: Int)] = [
-        ("TIME", 6), ("PRODUCED", 11), ("TRAINED", 11), ("REC/S", 9), ("LAG", 9),
-        ("LOSS", 6), ("ACC", 6), ("AUC", 6), ("CKPT", 5), ("NOTE", 0),
+        ("TIME", 4), ("PRODUCED", 9), ("TRAINED", 9), ("LAG", 7), ("ACC", 5), ("AUC", 5),
+        ("PREDICTED", 9), ("INF.ACC", 7), ("BAD", 4), ("DLQ", 4), ("REC/S", 6), ("CKPT", 4),
+        ("NOTE", 0),
     ]
 
     /// Adds a metrics row: printed at once off a terminal, drawn at the next `redraw` on one.
@@ -59,7 +68,8 @@ final class MetricsView {
         var lines = [Self.line(Self.columns.map(\.title))]
         lines += rows.map { Self.line(Self.cells(of: $0)) }
         lines.append(status)
-        text += lines.joined(separator: "\n") + "\n"
+        let width = Self.terminalWidth()
+        text += lines.map { width.map($0.prefix) ?? Substring($0) }.joined(separator: "\n") + "\n"
         drawnLineCount = lines.count
         write(text)
     }
@@ -78,11 +88,14 @@ final class MetricsView {
             row.seconds.map { "\(Int($0.rounded()))s" } ?? "-",
             DemoFormat.grouped(Double(row.produced)),
             row.trained.map(DemoFormat.grouped) ?? "-",
-            row.recordsPerSecond.map(DemoFormat.grouped) ?? "-",
             row.lag.map(DemoFormat.grouped) ?? "-",
-            DemoFormat.fixed(row.loss, 3),
             DemoFormat.fixed(row.accuracy, 3),
             DemoFormat.fixed(row.auc, 3),
+            row.predictions.map(DemoFormat.grouped) ?? "-",
+            DemoFormat.fixed(row.inferenceAccuracy, 3),
+            row.badRecords.map(DemoFormat.grouped) ?? "-",
+            row.deadLettered.map(DemoFormat.grouped) ?? "-",
+            row.recordsPerSecond.map(DemoFormat.grouped) ?? "-",
             row.checkpoint.map { String(Int($0)) } ?? "-",
             row.note,
         ]
@@ -102,6 +115,13 @@ final class MetricsView {
         }
         while text.hasSuffix(" ") { text.removeLast() }
         return text
+    }
+
+    /// Columns of the terminal on standard output, nil when unknown.
+    private static func terminalWidth() -> Int? {
+        var size = winsize()
+        guard ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return nil }
+        return Int(size.ws_col)
     }
 
     private func write(_ text: String) {

@@ -11,7 +11,11 @@ import Synchronization
 /// each with the generator's exact posterior (`BayesReference`) so the demo can show the best
 /// achievable figures. After `driftAfter` the rows come from the drifted concept.
 ///
-/// Back-pressure: while the consumer (`trainedCount`) is `backlogLimit` rows or more behind,
+/// With `malformedEvery` = N, every Nth row is malformed on purpose, in turn each kind of
+/// `MalformedKind` (its key stays a valid label), so that the daemon's bad-record handling and
+/// dead-letter topic have something to show; those rows are left out of the reference figures.
+///
+/// Back-pressure: while the consumer (`consumedCount`) is `backlogLimit` rows or more behind,
 /// production pauses, so that a slow machine never makes the embedded broker drop rows that
 /// were not trained yet; `snapshot.isHeldBack` says so.
 ///
@@ -20,10 +24,22 @@ import Synchronization
 /// generators and batch belong to the producing thread; counters and the reference live behind
 /// a mutex, which is why the class is honestly `@unchecked Sendable`.
 final class SteadyRateProducer: @unchecked Sendable {
+    /// The ways a malformed row is broken, named as the daemon's dead-letter reasons.
+    enum MalformedKind: String, CaseIterable, Sendable {
+        /// Field 7 is "n/a".
+        case notANumber = "not_a_number"
+        /// The last feature is missing: 17 fields.
+        case wrongFieldCount = "wrong_field_count"
+        /// Field 4 is "NaN".
+        case notFinite = "not_finite"
+    }
+
     /// What has been produced so far.
     struct Snapshot: Sendable {
-        /// Rows handed to librdkafka.
+        /// Rows handed to librdkafka, malformed ones included.
         var produced = 0
+        /// Malformed rows among them, per kind.
+        var malformed: [MalformedKind: Int] = [:]
         /// Rows the broker acknowledged, and rows that failed for good.
         var delivered = 0
         var failed = 0
@@ -39,6 +55,9 @@ final class SteadyRateProducer: @unchecked Sendable {
         var bestOriginal = BayesReference.Figures(rows: 0)
         var bestDrifted = BayesReference.Figures(rows: 0)
 
+        /// Malformed rows of every kind.
+        var malformedTotal: Int { malformed.values.reduce(0, +) }
+
         /// The concept of the newest row.
         var concept: SyntheticSUSY.Concept { driftRow == nil ? .original : .drifted }
     }
@@ -47,11 +66,12 @@ final class SteadyRateProducer: @unchecked Sendable {
     let rowsPerSecond: Int
     let driftAfter: Duration?
     let backlogLimit: Int
+    let malformedEvery: Int?
 
     private let producer: KafkaProducer
     private let partitionCount: Int32
     private let seed: UInt64
-    private let trainedCount: @Sendable () -> Int64
+    private let consumedCount: @Sendable () -> Int64
     private let wakeUp = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
     private let isStopRequested = Atomic(false)
@@ -59,6 +79,7 @@ final class SteadyRateProducer: @unchecked Sendable {
 
     private struct State: Sendable {
         var produced = 0
+        var malformed: [MalformedKind: Int] = [:]
         var driftRow: Int?
         var isHeldBack = false
         var wasHeldBack = false
@@ -67,7 +88,9 @@ final class SteadyRateProducer: @unchecked Sendable {
     }
 
     /// A producer of `rowsPerSecond` rows of generator `seed`, drifting after `driftAfter`
-    /// (nil: never), pausing while `trainedCount()` is `backlogLimit` rows behind.
+    /// (nil: never), every `malformedEvery`th row malformed (nil: none), pausing while
+    /// `consumedCount()` (rows the consumer has taken, bad ones included) is `backlogLimit`
+    /// rows behind.
     init(
         producer: KafkaProducer,
         topic: String,
@@ -76,9 +99,11 @@ final class SteadyRateProducer: @unchecked Sendable {
         seed: UInt64,
         driftAfter: Duration?,
         backlogLimit: Int,
-        trainedCount: @escaping @Sendable () -> Int64
+        malformedEvery: Int? = nil,
+        consumedCount: @escaping @Sendable () -> Int64
     ) {
         precondition(partitionCount > 0 && rowsPerSecond > 0, "a steady-rate producer needs partitions and a rate")
+        precondition(malformedEvery.map { $0 > 0 } ?? true, "a malformed row every 0 rows")
         self.producer = producer
         self.topic = topic
         self.partitionCount = partitionCount
@@ -86,7 +111,8 @@ final class SteadyRateProducer: @unchecked Sendable {
         self.seed = seed
         self.driftAfter = driftAfter
         self.backlogLimit = backlogLimit
-        self.trainedCount = trainedCount
+        self.malformedEvery = malformedEvery
+        self.consumedCount = consumedCount
     }
 
     /// Starts producing on a new thread.
@@ -123,6 +149,7 @@ final class SteadyRateProducer: @unchecked Sendable {
         var snapshot = state.withLock { state in
             Snapshot(
                 produced: state.produced,
+                malformed: state.malformed,
                 firstError: state.productionError,
                 driftRow: state.driftRow,
                 isHeldBack: state.isHeldBack,
@@ -163,7 +190,7 @@ final class SteadyRateProducer: @unchecked Sendable {
             tokens = min(tokens + Double(rowsPerSecond) * Self.seconds(now - last), Double(rowsPerSecond))
             last = now
             if driftRow == nil, let driftAfter, now - start >= driftAfter { driftRow = produced }
-            let isHeldBack = Int64(produced) - trainedCount() >= Int64(backlogLimit)
+            let isHeldBack = Int64(produced) - consumedCount() >= Int64(backlogLimit)
             if isHeldBack { tokens = 0 }
             state.withLock { state in
                 state.isHeldBack = isHeldBack
@@ -179,13 +206,18 @@ final class SteadyRateProducer: @unchecked Sendable {
                     for _ in 0..<count {
                         let label =
                             concept == .original ? original.next(into: features) : drifted.next(into: features)
-                        state.reference.add(features: UnsafeBufferPointer(features), label: label, concept: concept)
+                        let malformed = malformedKind(ofRow: produced)
+                        if let malformed {
+                            state.malformed[malformed, default: 0] += 1
+                        } else {
+                            state.reference.add(features: UnsafeBufferPointer(features), label: label, concept: concept)
+                        }
                         keys.withUnsafeBytes { keys in
                             batch.append(
                                 key: UnsafeRawBufferPointer(rebasing: keys[label...label]),
                                 maximumValueCount: Self.maximumValueLength,
                                 partition: Int32(produced % Int(partitionCount))
-                            ) { value in Self.writeCSV(features, to: value) }
+                            ) { value in Self.writeCSV(features, malformed: malformed, to: value) }
                         }
                         produced += 1
                     }
@@ -209,22 +241,43 @@ final class SteadyRateProducer: @unchecked Sendable {
         Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
     }
 
-    /// Writes the features as comma-separated decimals; returns the bytes used.
+    /// The kind of row `index` if it is to be malformed: the last row of every `malformedEvery`,
+    /// the kinds in turn.
+    private func malformedKind(ofRow index: Int) -> MalformedKind? {
+        guard let malformedEvery, index % malformedEvery == malformedEvery - 1 else { return nil }
+        let kinds = MalformedKind.allCases
+        return kinds[(index / malformedEvery) % kinds.count]
+    }
+
+    /// Writes the features as comma-separated decimals, broken as `malformed` says; returns the
+    /// bytes used (never more than `maximumValueLength`).
     private static func writeCSV(
         _ features: UnsafeMutableBufferPointer<Double>,
+        malformed: MalformedKind?,
         to value: UnsafeMutableRawBufferPointer
     )
         -> Int
     {
         let bytes = value.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        let fieldCount = malformed == .wrongFieldCount ? features.count - 1 : features.count
         var length = 0
-        for (index, feature) in features.enumerated() {
+        for index in 0..<fieldCount {
             if index > 0 {
                 bytes[length] = UInt8(ascii: ",")
                 length += 1
             }
-            length += DecimalWriter.write(feature, to: bytes + length)
+            // Fields count from 1, as the daemon's reasons name them.
+            switch (malformed, index + 1) {
+            case (.notANumber, 7): length += write("n/a", to: bytes + length)
+            case (.notFinite, 4): length += write("NaN", to: bytes + length)
+            default: length += DecimalWriter.write(features[index], to: bytes + length)
+            }
         }
         return length
+    }
+
+    private static func write(_ text: StaticString, to bytes: UnsafeMutablePointer<UInt8>) -> Int {
+        bytes.update(from: text.utf8Start, count: text.utf8CodeUnitCount)
+        return text.utf8CodeUnitCount
     }
 }
