@@ -110,6 +110,78 @@ struct DaemonInProcessTests {
         #expect(running.daemon.statistics.recordsTrained == 4000)
     }
 
+    @Test("a slow broker, leader changes and request errors on fetch, commit, metadata and produce cost no record")
+    func brokerFaults() throws {
+        let cluster = try MockCluster(brokerCount: 3)
+        try cluster.createTopic("faults-train", partitions: 3)
+        let producer = try KafkaProducer(
+            configuration: KafkaConfiguration(["bootstrap.servers": cluster.bootstrapServers])
+        )
+        try DaemonTestBroker.produce(producer, topic: "faults-train", partitions: 3, count: 3000)
+
+        let directory = try DaemonTestFiles.makeDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = try DaemonTestFiles.writeConfiguration(
+            in: directory,
+            bootstrapServers: cluster.bootstrapServers,
+            topics: ["faults-train"],
+            groupID: "faults",
+            checkpointInterval: 0.5,
+            metricsTopic: "faults-metrics",
+            metricsInterval: 0.5
+        )
+        let configuration = try DaemonConfiguration.load(contentsOf: path)
+        let pings = Mutex<(sent: Int, withheld: Int)>((0, 0))
+        let options = DaemonOptions(
+            handlesSignals: false,
+            notifiesSystemd: false,
+            watchdogInterval: .seconds(1),
+            watchdogObserver: { isPinging in
+                pings.withLock { if isPinging { $0.sent += 1 } else { $0.withheld += 1 } }
+            }
+        )
+        let running = Running(try Daemon(configuration: configuration, options: options))
+        #expect(running.waitFor(timeout: .seconds(60)) { $0.recordsTrained == 3000 })
+
+        // A slow broker: every request takes 300 ms more, while new records arrive.
+        for broker: Int32 in 1...3 { try cluster.setRoundTripTime(.milliseconds(300), broker: broker) }
+        try DaemonTestBroker.produce(producer, topic: "faults-train", partitions: 3, count: 3000, first: 3000)
+        #expect(running.waitFor(timeout: .seconds(60)) { $0.recordsTrained == 6000 })
+        for broker: Int32 in 1...3 { try cluster.setRoundTripTime(.zero, broker: broker) }
+
+        // Leaders move, and requests of each kind fail with retriable errors, while more arrive.
+        for partition: Int32 in 0..<3 {
+            try cluster.setPartitionLeader(topic: "faults-train", partition: partition, broker: (partition + 1) % 3 + 1)
+        }
+        cluster.pushRequestErrors(.fetch, [.notLeaderForPartition, .requestTimedOut, .transport])
+        cluster.pushRequestErrors(.offsetCommit, [.requestTimedOut, .notCoordinator, .coordinatorNotAvailable])
+        cluster.pushRequestErrors(.metadata, [.leaderNotAvailable, .transport])
+        cluster.pushRequestErrors(.produce, [.notLeaderForPartition, .requestTimedOut])
+        try DaemonTestBroker.produce(producer, topic: "faults-train", partitions: 3, count: 3000, first: 6000)
+        #expect(running.waitFor(timeout: .seconds(90)) { $0.recordsTrained == 9000 })
+        #expect(try running.stop() == .success)
+
+        // Each record trained once: the checkpoint's per-partition counts are what was produced,
+        // and the group's commits equal the checkpoint's offsets.
+        let checkpoint = try #require(DaemonTestFiles.newestCheckpoint(in: directory))
+        let expected = Dictionary(
+            uniqueKeysWithValues: (0..<3).map { (TopicPartition(topic: "faults-train", partition: $0), Int64(3000)) }
+        )
+        #expect(checkpoint.offsets == expected)
+        #expect(DaemonTestFiles.trainedCounts(checkpoint) == expected)
+        #expect(checkpoint.metadata["records_trained"] == "9000")
+        #expect(running.daemon.statistics.recordsTrained == 9000)
+        let admin = KafkaAdmin(sharing: producer)
+        let lag = try admin.lag(group: "faults", topics: ["faults-train"], timeout: .seconds(10))
+        #expect(lag.count == 3)
+        for partition in lag {
+            #expect(partition.committedOffset == 3000, "committed offset of \(partition.topicPartition)")
+            #expect(partition.lag == 0)
+        }
+        // The loop was never stuck: the watchdog was fed throughout.
+        #expect(pings.withLock { $0.withheld } == 0)
+    }
+
     @Test("requestStop before the broker answers returns success without a checkpoint")
     func stopBeforeReady() throws {
         let directory = try DaemonTestFiles.makeDirectory()
