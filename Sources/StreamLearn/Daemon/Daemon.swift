@@ -626,6 +626,9 @@ final class Daemon: @unchecked Sendable {
         dispatchPrecondition(condition: .onQueue(controlQueue))
         guard let session else { return }
         let now = ContinuousClock.now
+        // Copies confirmed first, records counted after: a copy is confirmed only after its
+        // record was counted, so the message never shows more dead letters than bad records.
+        let deadLettered = Int64(session.deadLetters.counts.delivered)
         let sample = trainingQueue.sync { session.loop.takeMetricsSample() }
         let elapsed = Self.seconds(now - lastMetricsInstant)
         let rate = elapsed > 0 ? Double(sample.recordsTrained - lastMetricsRecords) / elapsed : 0
@@ -666,7 +669,7 @@ final class Daemon: @unchecked Sendable {
             },
             lag: lag,
             badRecords: sample.badRecords,
-            deadLettered: Int64(session.deadLetters.counts.delivered),
+            deadLettered: deadLettered,
             checkpointSequence: statistics.checkpointSequence,
             checkpointAge: checkpointDate.withLock { $0 }.map { max(0, Date().timeIntervalSince($0)) },
             checkpointFailures: statistics.checkpointFailures,
