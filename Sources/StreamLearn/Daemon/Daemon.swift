@@ -62,6 +62,9 @@ final class Daemon: @unchecked Sendable {
     /// at start (a fresh model needs no file until it has learned something).
     private var checkpointedVersion: Int64 = 0
     private var durableOffsets: [TopicPartition: Int64] = [:]
+    /// Checkpoint writes that failed in a row, and the log limit for them.
+    private var failedCheckpointWrites = 0
+    private var checkpointErrorLog = LogThrottle(burst: 3, period: .seconds(300))
 
     // Poll thread only: what each partition delivered since its fetch was last restarted, and
     // the prefetch bound of one partition (see `restartStalledFetches`).
@@ -569,13 +572,20 @@ final class Daemon: @unchecked Sendable {
             logger.debug("Writing checkpoint \(sequence)", ["reason": reason])
             do {
                 let path = try store.write(checkpoint)
-                logger.info(
-                    "Wrote checkpoint \(sequence)",
-                    ["path": path, "reason": reason, "step": String(checkpoint.model.optimizer.step)]
-                )
+                let fields = ["path": path, "reason": reason, "step": String(checkpoint.model.optimizer.step)]
+                if failedCheckpointWrites > 0 {
+                    logger.notice(
+                        "Wrote checkpoint \(sequence) after \(failedCheckpointWrites) failed attempts",
+                        fields
+                    )
+                } else {
+                    logger.info("Wrote checkpoint \(sequence)", fields)
+                }
+                failedCheckpointWrites = 0
             } catch {
+                failedCheckpointWrites += 1
                 statisticsState.withLock { $0.checkpointFailures += 1 }
-                logger.error("\(error); training continues, retrying at the next checkpoint")
+                reportCheckpointFailure(error, reason: reason)
                 return false
             }
             nextSequence = sequence + 1
@@ -589,6 +599,25 @@ final class Daemon: @unchecked Sendable {
             replaceScoringModel(session.scorer, with: checkpoint)
         }
         return commitDurableOffsets(session.consumer)
+    }
+
+    /// Logs a failed checkpoint write: every one at shutdown or revoke, where it decides what a
+    /// successor learns again; on the interval at a bounded rate (a full disk fails each time).
+    /// Checkpoint queue.
+    private func reportCheckpointFailure(_ error: any Error, reason: String) {
+        let durable = statisticsState.withLock { $0.checkpointSequence }.map { "checkpoint \($0)" } ?? "no checkpoint"
+        guard reason == "interval" else {
+            logger.error(
+                "\(error); offsets stay at \(durable), so the records trained since will be learned again "
+                    + "after a restart"
+            )
+            return
+        }
+        guard let suppressed = checkpointErrorLog.admit() else { return }
+        let more = suppressed > 0 ? " (\(suppressed) failures not shown)" : ""
+        logger.error(
+            "\(error); training continues, offsets stay at \(durable), retrying at the next checkpoint\(more)"
+        )
     }
 
     /// Commits the offsets of the newest durable checkpoint for the assigned partitions only:
