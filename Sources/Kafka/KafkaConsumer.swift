@@ -123,6 +123,9 @@ public final class KafkaConsumer: @unchecked Sendable {
         return batch
     }
 
+    /// How many events (fetched messages, mostly) wait in the consumer queue for the next `poll`.
+    public var queuedEventCount: Int { queue.length }
+
     /// Leaves the group: delivers the final revoke to `onRebalance`, commits nothing on its own
     /// (auto commit is off unless enabled), and stops fetching. Waits for a `poll` running on
     /// another thread to return first. Safe to call twice; later calls do nothing.

@@ -58,6 +58,10 @@ final class RDKafkaQueue: @unchecked Sendable {
         rd_kafka_queue_destroy(queue)
     }
 
+    /// Events waiting in the queue (messages, errors, rebalances), including those of queues
+    /// forwarded into it.
+    var length: Int { rd_kafka_queue_length(queue) }
+
     /// Waits up to `timeout` for the first message, then takes what is already fetched, up to
     /// `capacity` in all. Rebalance and error callbacks run inside, on the calling thread.
     ///
