@@ -66,10 +66,9 @@ final class Daemon: @unchecked Sendable {
     private var failedCheckpointWrites = 0
     private var checkpointErrorLog = LogThrottle(burst: 3, period: .seconds(300))
 
-    // Poll thread only: what each partition delivered since its fetch was last restarted, and
-    // the prefetch bound of one partition (see `restartStalledFetches`).
-    private var fetchStates: [PartitionFetchState] = []
-    private var prefetchBytesPerPartition = Int.max
+    // Poll thread only: restarts librdkafka's fetcher when it may have stopped at the prefetch
+    // bound (see `consumerConfiguration`); set with the consumer.
+    private var prefetchMonitor: KafkaPrefetchMonitor?
 
     // Control queue only.
     private var lastMetricsInstant = ContinuousClock.now
@@ -177,16 +176,15 @@ final class Daemon: @unchecked Sendable {
                 deadLetters.handle(failure, message: message)
             }
         )
-        guard let partitionCount = awaitMetadata(producer: producer, watchdog: watchdog) else {
+        guard awaitMetadata(producer: producer, watchdog: watchdog) else {
             logger.notice("Stopped before Kafka answered")
             return .success
         }
         let consumer: KafkaConsumer
         do {
-            let consumerSettings = consumerConfiguration(partitionCount: partitionCount)
+            let consumerSettings = consumerConfiguration()
             consumer = try KafkaConsumer(configuration: consumerSettings, logHandler: kafkaLogHandler())
-            prefetchBytesPerPartition =
-                (consumerSettings["queued.max.messages.kbytes"].flatMap(Int.init) ?? 65_536) * 1024
+            prefetchMonitor = KafkaPrefetchMonitor(configuration: consumerSettings)
             try consumer.subscribe(to: configuration.training.topics)
         } catch {
             throw kafkaSetupError(error)
@@ -303,66 +301,15 @@ final class Daemon: @unchecked Sendable {
             }
             session.watchdog.pollDidEnd()
             for error in batch.errors { countKafkaError(error) }
-            noteDeliveries(batch)
+            // Before training: the queue the poll left decides whether to wake the fetcher,
+            // so that the next records arrive while this poll's are learned.
+            prefetchMonitor?.didPoll(batch, consumer: session.consumer)
             trainingQueue.sync {
                 session.loop.train(batch)
                 publishStatistics(session.loop)
             }
-            restartStalledFetches(session.consumer)
         }
         return .success
-    }
-
-    /// Adds the payload of each record of `batch` to its partition's fetch state and marks the
-    /// partitions it came from. Poll thread only; allocates only for a partition seen first.
-    private func noteDeliveries(_ batch: KafkaMessageBatch) {
-        for index in fetchStates.indices { fetchStates[index].hasDelivered = false }
-        var current = -1
-        for message in batch {
-            let topic = message.topicIdentity
-            let partition = message.partition
-            if current < 0 || fetchStates[current].topic != topic
-                || fetchStates[current].partition.partition != partition
-            {
-                if let known = fetchStates.firstIndex(where: {
-                    $0.topic == topic && $0.partition.partition == partition
-                }) {
-                    current = known
-                } else {
-                    fetchStates.append(PartitionFetchState(topic: topic, partition: message.topicPartition))
-                    current = fetchStates.count - 1
-                }
-            }
-            fetchStates[current].bytesSinceRestart &+= (message.value?.count ?? 0) &+ (message.key?.count ?? 0)
-            fetchStates[current].hasDelivered = true
-        }
-    }
-
-    /// Makes librdkafka fetch again the partitions it may have stopped fetching.
-    ///
-    /// librdkafka 2.0.2 stops fetching a partition whose prefetch queue reached
-    /// queued.max.messages.kbytes and looks at it again only when its broker thread next wakes
-    /// up, up to a second later (confluentinc/librdkafka#2879; 2.2 adds fetch.queue.backoff.ms).
-    /// With the bounded queues the daemon needs for its memory, that second would cap it at one
-    /// queue per partition per second. So a partition that delivered nothing in the last poll
-    /// although it has handed over a sixteenth of its bound since its fetch last started (it
-    /// may have filled its queue and stopped: librdkafka counts more than the payload, and a
-    /// seek too many costs only a fetch in flight) is sought to its current position, which
-    /// wakes the fetcher. `bench pipeline` on 2026-12-03: 20,497 -> 40,000-47,000 records/s
-    /// for the MLP, 22,701 -> 96,000-115,000 for logistic regression. Nothing is lost or read twice: the position is the offset after the last
-    /// record handed over, and the loop skips any record below its partition's next offset
-    /// anyway. Best effort: a failed seek only leaves librdkafka's own pace. Poll thread only.
-    private func restartStalledFetches(_ consumer: KafkaConsumer) {
-        var stalled: [KafkaTopicPartition] = []
-        for index in fetchStates.indices
-        where !fetchStates[index].hasDelivered && fetchStates[index].bytesSinceRestart >= prefetchBytesPerPartition / 16
-        {
-            stalled.append(fetchStates[index].partition)
-            fetchStates[index].bytesSinceRestart = 0
-        }
-        guard !stalled.isEmpty, let positions = try? consumer.positions(of: stalled), !positions.isEmpty else { return }
-        let offsets = positions.map { KafkaTopicPartitionOffset($0.key, offset: $0.value) }
-        _ = try? consumer.seek(offsets, timeout: .milliseconds(500))
     }
 
     // MARK: - Rebalances
@@ -380,7 +327,7 @@ final class Daemon: @unchecked Sendable {
         guard let session else { return [:] }
         let partitions = event.partitions.map { TopicPartition(topic: $0.topic, partition: $0.partition) }
         let names = partitions.map(\.description).joined(separator: ", ")
-        fetchStates.removeAll()
+        prefetchMonitor?.reset()
         switch event.kind {
         case .assigned:
             let starts = trainingQueue.sync { session.loop.startOffsets(for: partitions) }
@@ -788,20 +735,28 @@ final class Daemon: @unchecked Sendable {
     /// beginning of the topics, and bound librdkafka's prefetch queues so that memory stays
     /// bounded however far behind the group is.
     ///
-    /// librdkafka 2.0.2 checks queued.max.messages.kbytes per partition, and a partition whose
-    /// queue is over it (or over queued.min.messages) is not fetched again until its broker
-    /// thread wakes up, up to a second later: a queue the loop drains faster than that stalls
-    /// the stream. So the daemon keeps queued.min.messages at librdkafka's default and splits
-    /// a total of `prefetchBudgetKilobytes` over the training partitions, at most 8 MiB each.
-    private func consumerConfiguration(partitionCount: Int) -> KafkaConfiguration {
+    /// For a group consumer, librdkafka checks queued.max.messages.kbytes (key and value bytes)
+    /// against its one consumer queue, which all partitions feed, not per partition
+    /// (CONFIGURATION.md; `debug=fetch` shows the same "N/M kb queued" for every partition).
+    /// A queued record costs several times its payload in RSS (librdkafka's op and message
+    /// structures), and a fetch response comes on top, so the daemon bounds the queue
+    /// at `prefetchBudgetKilobytes` and a response at 1 MiB (256 KiB per partition; a larger
+    /// record batch still comes whole). A fetcher that stopped at the bound is woken by
+    /// `KafkaPrefetchMonitor` before the queue runs dry, instead of up to a second later.
+    /// `bench pipeline --records 300000`, 2026-12-04, two runs each: MLP 24,012-29,221 ->
+    /// 51,961-83,101 records/s, logistic 126,926-211,676 -> 867,762-898,716.
+    private func consumerConfiguration() -> KafkaConfiguration {
         var result = KafkaConfiguration(
             configuration.kafka.properties.map { KafkaConfiguration.Property(key: $0.key, value: $0.value) }
         ).consumerProperties
         result["group.id"] = configuration.training.groupID
-        let perPartition = min(8192, max(64, Self.prefetchBudgetKilobytes / max(1, partitionCount)))
+        // librdkafka refuses a fetch.max.bytes below message.max.bytes.
+        let messageMaxBytes = result["message.max.bytes"].flatMap(Int.init) ?? 1_000_000
         let defaults: [(String, String)] = [
             ("auto.offset.reset", "earliest"),
-            ("queued.max.messages.kbytes", String(perPartition)),
+            ("queued.max.messages.kbytes", String(Self.prefetchBudgetKilobytes)),
+            ("fetch.max.bytes", String(max(1 << 20, messageMaxBytes))),
+            ("max.partition.fetch.bytes", String(256 << 10)),
         ]
         for (key, value) in defaults where !result.contains(key) {
             result[key] = value
@@ -809,8 +764,9 @@ final class Daemon: @unchecked Sendable {
         return result
     }
 
-    /// The prefetched records librdkafka may hold for all training partitions together, in KiB.
-    static let prefetchBudgetKilobytes = 16384
+    /// The prefetched records librdkafka may hold for all training partitions together, in KiB
+    /// of keys and values.
+    static let prefetchBudgetKilobytes = 2048
 
     /// The "kafka" section without consumer-only properties, which librdkafka would warn about.
     private func producerConfiguration() -> KafkaConfiguration {
@@ -822,15 +778,16 @@ final class Daemon: @unchecked Sendable {
     }
 
     /// The client properties of the inference loop: the "kafka" section, starting a new group
-    /// at the beginning of the topics and prefetching at most 1 MiB per partition unless it
-    /// says otherwise (the inference consumer's share of the daemon's memory bound).
+    /// at the beginning of the topics and with the training consumer's prefetch bounds (see
+    /// `consumerConfiguration`) unless it says otherwise.
     private func inferenceConfiguration() -> KafkaConfiguration {
         var result = KafkaConfiguration(
             configuration.kafka.properties.map { KafkaConfiguration.Property(key: $0.key, value: $0.value) }
         )
-        for (key, value) in [("auto.offset.reset", "earliest"), ("queued.max.messages.kbytes", "1024")]
+        let training = consumerConfiguration()
+        for key in ["auto.offset.reset", "queued.max.messages.kbytes", "fetch.max.bytes", "max.partition.fetch.bytes"]
         where !result.contains(key) {
-            result[key] = value
+            result[key] = training[key]
         }
         return result
     }
@@ -842,10 +799,10 @@ final class Daemon: @unchecked Sendable {
         return CommandError(.unavailable, "streamlearn run: Failed to set up Kafka clients: \(error)")
     }
 
-    /// Waits until the cluster describes the training topics (READY=1 needs Kafka metadata in
-    /// hand), retrying while no broker answers. Returns the training topics' partition count,
-    /// or nil if a stop was requested first.
-    private func awaitMetadata(producer: KafkaProducer, watchdog: WatchdogMonitor) -> Int? {
+    /// Waits until the cluster answers a metadata request (READY=1 needs Kafka metadata in
+    /// hand), retrying while no broker answers, and warns about training topics it does not
+    /// know yet. Returns false if a stop was requested first.
+    private func awaitMetadata(producer: KafkaProducer, watchdog: WatchdogMonitor) -> Bool {
         let admin = KafkaAdmin(sharing: producer)
         while !isStopRequested.load(ordering: .acquiring) {
             watchdog.pollWillBegin()
@@ -860,12 +817,12 @@ final class Daemon: @unchecked Sendable {
                             + "learning starts when they exist"
                     )
                 }
-                return training.reduce(0) { $0 + $1.partitions.count }
+                return true
             } catch {
                 countKafkaError(error)
             }
         }
-        return nil
+        return false
     }
 
     // MARK: - Timers and systemd

@@ -79,7 +79,8 @@ public final class InferenceService: @unchecked Sendable {
         state = LoopState(
             decoder: InferenceRecordDecoder(settings.decoder),
             capacity: settings.pollMaxRecords,
-            producer: try Self.makeProducer(settings: settings, logHandler: kafkaLogHandler)
+            producer: try Self.makeProducer(settings: settings, logHandler: kafkaLogHandler),
+            prefetchMonitor: KafkaPrefetchMonitor(configuration: consumerConfiguration)
         )
     }
 
@@ -153,6 +154,7 @@ public final class InferenceService: @unchecked Sendable {
             for error in state.batch.errors {
                 logRateLimited("Failed to fetch inference records: \(error), retrying")
             }
+            state.prefetchMonitor.didPoll(state.batch, consumer: consumer)
             var summary = StepSummary()
             if !state.batch.isEmpty {
                 summary = try process(state.batch)
@@ -424,6 +426,7 @@ public final class InferenceService: @unchecked Sendable {
     }
 
     private func handleRebalance(_ event: KafkaRebalance) throws -> [KafkaTopicPartition: Int64] {
+        state.prefetchMonitor.reset()
         switch event.kind {
         case .assigned:
             logger.info(
@@ -607,6 +610,8 @@ private final class LoopState {
     var scan: PredictionResumeScan?
     var writer = PredictionValueWriter()
     var warningLog = LogThrottle(burst: 5, period: .seconds(60))
+    /// Wakes librdkafka's fetcher when it stopped at the consumer queue's bound.
+    var prefetchMonitor: KafkaPrefetchMonitor
 
     /// Offsets of delivered batches not yet committed (next offset to read).
     var pendingCommit: [KafkaTopicPartition: Int64] = [:]
@@ -632,9 +637,15 @@ private final class LoopState {
     let labelledLabels: UnsafeMutablePointer<Float>
     private var topicHeaders: [String: KafkaHeader] = [:]
 
-    init(decoder: InferenceRecordDecoder, capacity: Int, producer: KafkaProducer) {
+    init(
+        decoder: InferenceRecordDecoder,
+        capacity: Int,
+        producer: KafkaProducer,
+        prefetchMonitor: KafkaPrefetchMonitor
+    ) {
         self.decoder = decoder
         self.producer = producer
+        self.prefetchMonitor = prefetchMonitor
         batch = KafkaMessageBatch(capacity: capacity)
         features = .allocate(capacity: capacity * decoder.featureCount)
         logits = .allocate(capacity: capacity)
