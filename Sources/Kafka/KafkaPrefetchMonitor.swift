@@ -10,13 +10,15 @@
 /// the rest of the second, once per queue-full.
 ///
 /// The monitor watches the queue after each poll. Once it has seen the queue at least half
-/// full (so the fetcher may stop at the bound) and then below a third, it seeks some
-/// partitions to their current position without waiting: any operation on a partition wakes
+/// full (so the fetcher may stop at the bound) and then below a third, or when a full poll
+/// leaves less than another poll's worth queued (librdkafka's byte count is not the payload's,
+/// so the first rule may not see the queue fill), it seeks some partitions to their current
+/// position without waiting: any operation on a partition wakes
 /// the broker thread that leads it, which then finds the queue below the bound and fetches.
 /// The partitions chosen are those that delivered records earlier but none in the last poll,
-/// so their queued records, which a seek discards and fetches again, are few or none. One wake
-/// per queue-full, none while the queue stays low (a consumer at the end of its partitions is
-/// never woken). With a librdkafka that backs off by itself, a wake only comes earlier.
+/// so their queued records, which a seek discards and fetches again, are few or none. At most
+/// one wake per poll, none while polls come back short (a consumer at the end of its
+/// partitions is never woken). With a librdkafka that backs off by itself, a wake only comes earlier.
 ///
 /// Nothing is lost or delivered twice: a partition's position is the offset after the last
 /// record `poll` handed over. Best effort: a failed seek leaves librdkafka's own pace.
@@ -66,8 +68,13 @@ public struct KafkaPrefetchMonitor {
             isFetcherMaybeStopped = true
             return
         }
-        guard isFetcherMaybeStopped, queuedBytes < boundBytes / 3, queuedMessages < boundMessages / 3
-        else { return }
+        // librdkafka's own count of the queue's bytes is not the payload's, so the estimate
+        // may never see the queue half full although the fetcher stopped at the bound. A full
+        // poll that leaves less than another poll's worth is behind the broker and about to
+        // wait for the fetcher: wake it too, at most once per poll.
+        let isBehind = batch.count == batch.capacity && queuedMessages < batch.capacity
+        let isDrained = isFetcherMaybeStopped && queuedBytes < boundBytes / 3 && queuedMessages < boundMessages / 3
+        guard isBehind || isDrained else { return }
         isFetcherMaybeStopped = false
         var chosen = partitions.filter { !$0.isInLastPoll }.map(\.partition)
         if chosen.isEmpty, let first = batch.first {
