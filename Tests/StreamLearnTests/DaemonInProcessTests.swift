@@ -47,6 +47,35 @@ struct DaemonInProcessTests {
         }
     }
 
+    /// Watchdog ticks, counted from the watchdog's queue.
+    final class PingCounter: Sendable {
+        private let state = Mutex<(sent: Int, withheld: Int)>((0, 0))
+
+        var counts: (sent: Int, withheld: Int) { state.withLock { $0 } }
+
+        func count(_ isPinging: Bool) {
+            state.withLock { if isPinging { $0.sent += 1 } else { $0.withheld += 1 } }
+        }
+    }
+
+    /// Starts a daemon with the configuration at `path` and a 1 s watchdog whose ticks are
+    /// counted: sent while the loop progresses or waits on Kafka, withheld when it is stuck.
+    static func startWatched(
+        configurationAt path: String
+    ) throws -> (Running, PingCounter) {
+        let configuration = try DaemonConfiguration.load(contentsOf: path)
+        let pings = PingCounter()
+        let options = DaemonOptions(
+            handlesSignals: false,
+            notifiesSystemd: false,
+            watchdogInterval: .seconds(1),
+            watchdogObserver: { isPinging in
+                pings.count(isPinging)
+            }
+        )
+        return (Running(try Daemon(configuration: configuration, options: options)), pings)
+    }
+
     @Test("a broker down for 10 seconds costs no record, and the watchdog keeps pinging while the loop waits")
     func brokerOutage() throws {
         let cluster = try MockCluster(brokerCount: 1)
@@ -64,22 +93,12 @@ struct DaemonInProcessTests {
             topics: ["outage-train"],
             groupID: "outage"
         )
-        let configuration = try DaemonConfiguration.load(contentsOf: path)
-        let pings = Mutex<(sent: Int, withheld: Int)>((0, 0))
-        let options = DaemonOptions(
-            handlesSignals: false,
-            notifiesSystemd: false,
-            watchdogInterval: .seconds(1),
-            watchdogObserver: { isPinging in
-                pings.withLock { if isPinging { $0.sent += 1 } else { $0.withheld += 1 } }
-            }
-        )
-        let running = Running(try Daemon(configuration: configuration, options: options))
+        let (running, pings) = try Self.startWatched(configurationAt: path)
         #expect(running.waitFor(timeout: .seconds(60)) { $0.recordsTrained == 2000 })
 
         // Down for 10 seconds; records produced meanwhile wait in the producer's queue.
         try cluster.setBrokerDown(1)
-        let before = pings.withLock { $0 }
+        let before = pings.counts
         try DaemonTestBroker.produceWithoutWaiting(
             producer,
             topic: "outage-train",
@@ -88,7 +107,7 @@ struct DaemonInProcessTests {
             first: 2000
         )
         Thread.sleep(forTimeInterval: 10)
-        let during = pings.withLock { $0 }
+        let during = pings.counts
         try cluster.setBrokerUp(1)
         try producer.flush(timeout: .seconds(60))
         #expect(producer.failedDeliveryCount == 0)
@@ -130,17 +149,7 @@ struct DaemonInProcessTests {
             metricsTopic: "faults-metrics",
             metricsInterval: 0.5
         )
-        let configuration = try DaemonConfiguration.load(contentsOf: path)
-        let pings = Mutex<(sent: Int, withheld: Int)>((0, 0))
-        let options = DaemonOptions(
-            handlesSignals: false,
-            notifiesSystemd: false,
-            watchdogInterval: .seconds(1),
-            watchdogObserver: { isPinging in
-                pings.withLock { if isPinging { $0.sent += 1 } else { $0.withheld += 1 } }
-            }
-        )
-        let running = Running(try Daemon(configuration: configuration, options: options))
+        let (running, pings) = try Self.startWatched(configurationAt: path)
         #expect(running.waitFor(timeout: .seconds(60)) { $0.recordsTrained == 3000 })
 
         // A slow broker: every request takes 300 ms more, while new records arrive.
@@ -179,7 +188,7 @@ struct DaemonInProcessTests {
             #expect(partition.lag == 0)
         }
         // The loop was never stuck: the watchdog was fed throughout.
-        #expect(pings.withLock { $0.withheld } == 0)
+        #expect(pings.counts.withheld == 0)
     }
 
     @Test("requestStop before the broker answers returns success without a checkpoint")

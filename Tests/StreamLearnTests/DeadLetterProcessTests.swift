@@ -308,23 +308,12 @@ struct DeadLetterProcessTests {
         -> [StoredRecord]
     {
         guard end > 0 else { return [] }
-        let reader = try KafkaPartitionReader(
+        let records = try StoredRecord.readAll(
             configuration: broker.configuration,
             topic: topic,
             partition: partition,
-            startOffset: KafkaOffset.beginning,
-            endOffset: end
-        )
-        let batch = KafkaMessageBatch(capacity: 512)
-        var records: [StoredRecord] = []
-        let deadline = ContinuousClock.now + .seconds(20)
-        while !reader.isFinished, ContinuousClock.now < deadline {
-            try reader.read(into: batch, timeout: .milliseconds(200))
-            for message in batch {
-                records.append(StoredRecord(message))
-            }
-            batch.release()
-        }
+            timeout: .seconds(20)
+        ).records.filter { $0.offset < end }
         #expect(records.count == Int(end), "read \(records.count) of \(end) records of \(topic)[\(partition)]")
         return records
     }

@@ -48,23 +48,9 @@ struct InferenceCluster {
 
     /// Every record of `topic`[`partition`] from the low to the high watermark, copied.
     func readAll(topic: String, partition: Int32) throws -> [StoredRecord] {
-        let reader = try KafkaPartitionReader(
-            configuration: KafkaConfiguration(["bootstrap.servers": cluster.bootstrapServers]),
-            topic: topic,
-            partition: partition,
-            startOffset: KafkaOffset.beginning
-        )
-        let watermarks = try reader.queryWatermarks(timeout: .seconds(10))
-        precondition(watermarks.low == 0, "the mock broker dropped records of '\(topic)'[\(partition)]")
-        var records: [StoredRecord] = []
-        let batch = KafkaMessageBatch(capacity: 4096)
-        let deadline = ContinuousClock.now + .seconds(30)
-        while records.count < watermarks.high && ContinuousClock.now < deadline {
-            try reader.read(into: batch, timeout: .milliseconds(100))
-            for message in batch where message.offset < watermarks.high {
-                records.append(StoredRecord(message))
-            }
-        }
+        let configuration = KafkaConfiguration(["bootstrap.servers": cluster.bootstrapServers])
+        let (records, low) = try StoredRecord.readAll(configuration: configuration, topic: topic, partition: partition)
+        precondition(low == 0, "the mock broker dropped records of '\(topic)'[\(partition)]")
         return records
     }
 
@@ -76,6 +62,34 @@ struct InferenceCluster {
 
 /// A consumed record, copied out of its batch.
 struct StoredRecord: Sendable {
+    /// Every record of `topic`[`partition`] below the high watermark it has when the read
+    /// starts, copied, and the low watermark then; gives up after `timeout`.
+    static func readAll(
+        configuration: KafkaConfiguration,
+        topic: String,
+        partition: Int32,
+        timeout: Duration = .seconds(30)
+    ) throws -> (records: [StoredRecord], lowWatermark: Int64) {
+        let reader = try KafkaPartitionReader(
+            configuration: configuration,
+            topic: topic,
+            partition: partition,
+            startOffset: KafkaOffset.beginning
+        )
+        let watermarks = try reader.queryWatermarks(timeout: .seconds(10))
+        var records: [StoredRecord] = []
+        let batch = KafkaMessageBatch(capacity: 4096)
+        defer { batch.release() }
+        let deadline = ContinuousClock.now + timeout
+        while records.count < watermarks.high - watermarks.low && ContinuousClock.now < deadline {
+            try reader.read(into: batch, timeout: .milliseconds(100))
+            for message in batch where message.offset < watermarks.high {
+                records.append(StoredRecord(message))
+            }
+        }
+        return (records, watermarks.low)
+    }
+
     var partition: Int32
     var offset: Int64
     var key: [UInt8]?

@@ -532,21 +532,11 @@ private final class PredictionScenario {
     /// Every record of `topic`[`partition`] up to its high watermark, headers included.
     private func readAll(_ topic: String, _ partition: Int32) throws -> [StoredRecord] {
         let end = try watermarks(topic, partition).high
-        let reader = try KafkaPartitionReader(
+        let records = try StoredRecord.readAll(
             configuration: broker.configuration,
             topic: topic,
-            partition: partition,
-            startOffset: KafkaOffset.beginning,
-            endOffset: end
-        )
-        let batch = KafkaMessageBatch(capacity: 4096)
-        var records: [StoredRecord] = []
-        let deadline = ContinuousClock.now + .seconds(30)
-        while !reader.isFinished, end > 0, ContinuousClock.now < deadline {
-            try reader.read(into: batch, timeout: .milliseconds(200))
-            records += batch.map(StoredRecord.init)
-            batch.release()
-        }
+            partition: partition
+        ).records.filter { $0.offset < end }
         #expect(records.count == Int(end), "read \(records.count) of \(end) records of \(topic)[\(partition)]")
         return records
     }
