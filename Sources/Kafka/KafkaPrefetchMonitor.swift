@@ -73,7 +73,8 @@ public struct KafkaPrefetchMonitor {
         // poll that leaves less than another poll's worth is behind the broker and about to
         // wait for the fetcher: wake it too, at most once per poll.
         let isBehind = batch.count == batch.capacity && queuedMessages < batch.capacity
-        let isDrained = isFetcherMaybeStopped && queuedBytes < boundBytes / 3 && queuedMessages < boundMessages / 3
+        let isDrained =
+            isFetcherMaybeStopped && queuedBytes < boundBytes / 3 && queuedMessages < boundMessages / 3
         guard isBehind || isDrained else { return }
         isFetcherMaybeStopped = false
         var chosen = partitions.filter { !$0.isInLastPoll }.map(\.partition)

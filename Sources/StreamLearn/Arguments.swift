@@ -51,7 +51,13 @@ public struct CommandSpec: Sendable {
     public let options: [OptionSpec]
     public let discussion: String
 
-    public init(name: String, summary: String, usage: String, options: [OptionSpec], discussion: String = "") {
+    public init(
+        name: String,
+        summary: String,
+        usage: String,
+        options: [OptionSpec],
+        discussion: String = ""
+    ) {
         self.name = name
         self.summary = summary
         self.usage = usage
@@ -71,7 +77,8 @@ public struct CommandSpec: Sendable {
                 if let short = option.short { left += "-\(short), " } else { left += "    " }
                 left += "--\(option.name)"
                 if let valueName = option.valueName { left += " \(valueName)" }
-                let padded = left.count < 34 ? left.padding(toLength: 34, withPad: " ", startingAt: 0) : left + "  "
+                let padded =
+                    left.count < 34 ? left.padding(toLength: 34, withPad: " ", startingAt: 0) : left + "  "
                 text += padded + option.help + "\n"
             }
         }
@@ -179,18 +186,24 @@ public struct ParsedArguments: Sendable {
         guard let text = string(name) else { return defaultValue }
         guard let value = Int(text), range.contains(value) else {
             throw usage(
-                "option '--\(name)' must be an integer from \(range.lowerBound) to \(range.upperBound), got '\(text)'"
+                "option '--\(name)' must be an integer from \(range.lowerBound) to \(range.upperBound), "
+                    + "got '\(text)'"
             )
         }
         return value
     }
 
     /// A floating-point option within `range`, or `defaultValue` when absent.
-    public func double(_ name: String, default defaultValue: Double, in range: ClosedRange<Double>) throws -> Double {
+    public func double(
+        _ name: String,
+        default defaultValue: Double,
+        in range: ClosedRange<Double>
+    ) throws -> Double {
         guard let text = string(name) else { return defaultValue }
         guard let value = Double(text), value.isFinite, range.contains(value) else {
             throw usage(
-                "option '--\(name)' must be a number from \(range.lowerBound) to \(range.upperBound), got '\(text)'"
+                "option '--\(name)' must be a number from \(range.lowerBound) to \(range.upperBound), "
+                    + "got '\(text)'"
             )
         }
         return value

@@ -11,8 +11,9 @@ enum BenchCommands: CommandGroup {
 /// `streamlearn bench model`: training and prediction throughput of the models.
 ///
 /// Each measurement builds a fresh model, trains or predicts once to size its scratch, then
-/// repeats `fit` (one epoch over 4,096 rows, or one batch if larger, in order, as the daemon fits a poll's worth) or
-/// `predict` over random standard normal rows generated up front, for `--seconds`. GFLOP/s
+/// repeats `fit` (one epoch over 4,096 rows, or one batch if larger, in order, as the daemon
+/// fits a poll's worth) or `predict` over random standard normal rows generated up front, for
+/// `--seconds`. GFLOP/s
 /// counts the matrix products only (a training step of the default MLP is 403,200 FLOPs per
 /// record, a forward pass 135,936), so it shows how close the step comes to the BLAS ceiling.
 enum BenchModelCommand: Command {
@@ -47,7 +48,8 @@ enum BenchModelCommand: Command {
 
         var json: String {
             "{\"benchmark\":\"\(benchmark)\",\"model\":\"\(model.name)\",\"batch\":\(batch),"
-                + "\"records_per_s\":\(fixed(recordsPerSecond, 1)),\"gflops\":\(fixed(gigaflopsPerSecond, 3)),"
+                + "\"records_per_s\":\(fixed(recordsPerSecond, 1)),"
+                + "\"gflops\":\(fixed(gigaflopsPerSecond, 3)),"
                 + "\"cpu_share\":\(fixed(cpuShare, 3))}"
         }
     }
@@ -97,7 +99,12 @@ enum BenchModelCommand: Command {
                 report(measurement, isJSON: isJSON)
             }
             for batch in predictionBatches {
-                let measurement = measurePrediction(configuration, batch: batch, seconds: seconds, features: features)
+                let measurement = measurePrediction(
+                    configuration,
+                    batch: batch,
+                    seconds: seconds,
+                    features: features
+                )
                 report(measurement, isJSON: isJSON)
             }
         }
@@ -158,7 +165,9 @@ enum BenchModelCommand: Command {
                 func predictSlice(_ slice: Int) {
                     let first = (slice % sliceCount) * batch * inputCount
                     model.predict(
-                        features: UnsafeBufferPointer(rebasing: features[first..<(first + batch * inputCount)]),
+                        features: UnsafeBufferPointer(
+                            rebasing: features[first..<(first + batch * inputCount)]
+                        ),
                         into: scores
                     )
                 }
