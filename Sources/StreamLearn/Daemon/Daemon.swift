@@ -380,14 +380,7 @@ final class Daemon: @unchecked Sendable {
             } catch {
                 throw CommandError(.ioError, "streamlearn run: \(error)")
             }
-            nextSequence += 1
-            checkpointedVersion = trainingQueue.sync { loop.version }
-            durableOffsets = fresh.offsets
-            checkpointDate.withLock { $0 = Date() }
-            statisticsState.withLock {
-                $0.checkpointSequence = fresh.sequence
-                $0.checkpointsWritten += 1
-            }
+            noteDurable(fresh, version: trainingQueue.sync { loop.version })
             (sequence, state) = (fresh.sequence, fresh.model)
         }
         guard let state else { preconditionFailure("a checkpoint was just loaded or written") }
@@ -535,17 +528,24 @@ final class Daemon: @unchecked Sendable {
                 reportCheckpointFailure(error, reason: reason)
                 return false
             }
-            nextSequence = sequence + 1
-            checkpointedVersion = version
-            durableOffsets = checkpoint.offsets
-            checkpointDate.withLock { $0 = Date() }
-            statisticsState.withLock {
-                $0.checkpointSequence = sequence
-                $0.checkpointsWritten += 1
-            }
+            noteDurable(checkpoint, version: version)
             replaceScoringModel(session.scorer, with: checkpoint)
         }
         return commitDurableOffsets(session.consumer)
+    }
+
+    /// Records that `checkpoint`, which holds the training loop's state at `version`, is on
+    /// disk: the next sequence, the offsets that may be committed, its age and the counters.
+    /// Checkpoint queue (or before its timer starts).
+    private func noteDurable(_ checkpoint: Checkpoint, version: Int64) {
+        nextSequence = checkpoint.sequence + 1
+        checkpointedVersion = version
+        durableOffsets = checkpoint.offsets
+        checkpointDate.withLock { $0 = Date() }
+        statisticsState.withLock {
+            $0.checkpointSequence = checkpoint.sequence
+            $0.checkpointsWritten += 1
+        }
     }
 
     /// Logs a failed checkpoint write: every one at shutdown or revoke, where it decides what a
