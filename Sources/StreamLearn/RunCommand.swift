@@ -47,12 +47,7 @@ enum RunCommand: Command {
             print(summary(configuration, path: path))
             return .success
         }
-        // One malloc arena instead of up to eight per core, and large buffers (librdkafka's
-        // decompressed fetches, checkpoint encodings) always mmapped, so that freeing them
-        // gives the memory back: 50 -> 40 MiB resident at 33,000 records/s, measured, with no
-        // loss of speed. An operator's MALLOC_ARENA_MAX or MALLOC_MMAP_THRESHOLD_ wins.
-        if getenv("MALLOC_ARENA_MAX") == nil { _ = glibcMallopt(glibcArenaMaximum, 1) }
-        if getenv("MALLOC_MMAP_THRESHOLD_") == nil { _ = glibcMallopt(glibcMmapThreshold, 256 << 10) }
+        ProcessMemory.configureAllocator()
         let options = DaemonOptions(resetModel: arguments.has("reset-model"))
         let daemon = try Daemon(configuration: configuration, options: options)
         return try daemon.run()
@@ -101,13 +96,3 @@ enum RunCommand: Command {
         return lines.joined(separator: "\n")
     }
 }
-
-/// glibc's mallopt(3), which the Glibc module does not import (malloc.h).
-@_silgen_name("mallopt")
-private func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
-
-/// M_ARENA_MAX from glibc's malloc.h.
-private let glibcArenaMaximum: Int32 = -8
-
-/// M_MMAP_THRESHOLD from glibc's malloc.h.
-private let glibcMmapThreshold: Int32 = -3

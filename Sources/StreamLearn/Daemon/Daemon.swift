@@ -601,6 +601,7 @@ final class Daemon: @unchecked Sendable {
     private func reportMetrics() {
         dispatchPrecondition(condition: .onQueue(controlQueue))
         guard let session else { return }
+        ProcessMemory.releaseFreePages()
         let now = ContinuousClock.now
         // Copies confirmed first, records counted after: a copy is confirmed only after its
         // record was counted, so the message never shows more dead letters than bad records.
@@ -766,7 +767,7 @@ final class Daemon: @unchecked Sendable {
 
     /// The prefetched records librdkafka may hold for all training partitions together, in KiB
     /// of keys and values.
-    static let prefetchBudgetKilobytes = 2048
+    static let prefetchBudgetKilobytes = 1536
 
     /// The "kafka" section without consumer-only properties, which librdkafka would warn about.
     private func producerConfiguration() -> KafkaConfiguration {
