@@ -5,7 +5,8 @@
 #   deploy/install.sh [--binary PATH] [--root DIR]
 #
 #   --binary PATH  the streamlearn executable to install (default: .build/release/streamlearn
-#                  in the repository, as `swift build -c release` leaves it)
+#                  in the repository, as `swift build -c release --static-swift-stdlib`
+#                  leaves it: the Swift runtime linked in, so no toolchain is needed)
 #   --root DIR     install below DIR instead of / (for packaging and tests); DESTDIR works too.
 #                  systemd is only told to reload when installing into / on a systemd host.
 #
@@ -27,7 +28,7 @@ binary="$repository/.build/release/streamlearn"
 root="${DESTDIR:-}"
 
 usage() {
-    sed -n '5,11s/^# \{0,1\}//p' "$0"
+    sed -n '5,12s/^# \{0,1\}//p' "$0"
 }
 
 while [ $# -gt 0 ]; do
@@ -57,7 +58,7 @@ done
 root="${root%/}"
 
 if [ ! -x "$binary" ]; then
-    echo "Failed to find executable '$binary': build it with 'swift build -c release' or pass --binary PATH" >&2
+    echo "Failed to find executable '$binary': build it with 'swift build -c release --static-swift-stdlib' or pass --binary PATH" >&2
     exit 66
 fi
 

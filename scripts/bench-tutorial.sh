@@ -37,7 +37,7 @@ cpu_seconds() {
 }
 
 echo "== build (release, scratch $SCRATCH)"
-swift build -c release --package-path "$ROOT" --scratch-path "$SCRATCH" >"$WORK/build.log" 2>&1 || {
+swift build -c release --static-swift-stdlib --package-path "$ROOT" --scratch-path "$SCRATCH" >"$WORK/build.log" 2>&1 || {
     cat "$WORK/build.log"
     exit 1
 }

@@ -57,11 +57,11 @@ fi
 # The payload: a release binary with the Swift runtime linked in (the container has no Swift
 # toolchain, like a production host), the units, the installer and the example configs.
 log "building the release binary"
-(cd "$repository" && swift build -c release --static-swift-stdlib --scratch-path .build/system \
+(cd "$repository" && swift build -c release --static-swift-stdlib \
     >"$work/build.log" 2>&1) || { tail -n 30 "$work/build.log" >&2; fail "release build failed"; }
 payload="$work/payload"
 mkdir -p "$payload"
-cp "$repository/.build/system/release/streamlearn" "$payload/"
+cp "$repository/.build/release/streamlearn" "$payload/"
 cp -r "$repository/deploy" "$repository/config" "$payload/"
 cp "$repository/Tests/system/checks.sh" "$payload/"
 
