@@ -20,8 +20,11 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
+        // Our own AVX2 and FMA kernels for the few-column products of training.
+        .target(name: "CSmallProducts"),
+
         // One thin adapter per C library.
-        .target(name: "BLAS", dependencies: ["COpenBLAS"]),
+        .target(name: "BLAS", dependencies: ["COpenBLAS", "CSmallProducts"]),
         .target(name: "Kafka", dependencies: ["CRdKafka"]),
         .target(name: "Systemd", dependencies: ["CSystemd"]),
         .target(name: "Gzip", dependencies: ["CZlib"]),

@@ -63,18 +63,15 @@ struct DenseLayer {
         parameters: UnsafePointer<Float>,
         output: UnsafeMutablePointer<Float>
     ) {
-        BLAS.gemmInRowBands(
-            .none,
+        BLAS.product(
             .none,
             rowCount: outputCount,
             columnCount: batchSize,
             innerCount: inputCount,
-            alpha: 1,
             a: parameters + weightOffset,
             leadingDimensionA: inputCount,
             b: input,
             leadingDimensionB: batchSize,
-            beta: 0,
             c: output,
             leadingDimensionC: batchSize
         )
@@ -182,26 +179,27 @@ struct DenseLayer {
     }
 
     /// `weightGradients (outputCount x inputCount) = gradient (outputCount x batch) * input^T`.
+    ///
+    /// `scratch` holds at least `batch * inputCount` elements; small batches transpose the input
+    /// into it (see `BLAS.productWithTransposedB`).
     func weightGradients(
         gradient: UnsafePointer<Float>,
         input: UnsafePointer<Float>,
         batchSize: Int,
-        gradients: UnsafeMutablePointer<Float>
+        gradients: UnsafeMutablePointer<Float>,
+        scratch: UnsafeMutablePointer<Float>
     ) {
-        BLAS.gemm(
-            .none,
-            .transposed,
+        BLAS.productWithTransposedB(
             rowCount: outputCount,
             columnCount: inputCount,
             innerCount: batchSize,
-            alpha: 1,
             a: gradient,
             leadingDimensionA: batchSize,
             b: input,
             leadingDimensionB: batchSize,
-            beta: 0,
             c: gradients + weightOffset,
-            leadingDimensionC: inputCount
+            leadingDimensionC: inputCount,
+            scratch: scratch
         )
     }
 
@@ -212,18 +210,15 @@ struct DenseLayer {
         parameters: UnsafePointer<Float>,
         into inputGradient: UnsafeMutablePointer<Float>
     ) {
-        BLAS.gemmInRowBands(
+        BLAS.product(
             .transposed,
-            .none,
             rowCount: inputCount,
             columnCount: batchSize,
             innerCount: outputCount,
-            alpha: 1,
             a: parameters + weightOffset,
             leadingDimensionA: inputCount,
             b: gradient,
             leadingDimensionB: batchSize,
-            beta: 0,
             c: inputGradient,
             leadingDimensionC: batchSize
         )

@@ -1,7 +1,8 @@
 /// The MLP: relu `DenseLayer`s with inverted dropout, then one `OutputLayer` logit.
 ///
 /// Scratch per hidden layer: its activations (`units x batch`, kept for backward) and its
-/// dropout lanes; two gradient buffers used in turn on the way back; the logits. All of it is
+/// dropout lanes; two gradient buffers used in turn on the way back; the logits; room for the
+/// widest layer input transposed (`batch x inputs`, for the weight gradients). All of it is
 /// allocated for the largest batch reserved so far and reused, so a step allocates nothing.
 final class MultilayerPerceptron: Network {
     let inputCount: Int
@@ -12,9 +13,11 @@ final class MultilayerPerceptron: Network {
     private let masks: [AlignedBuffer<UInt16>]
     private let gradientBuffers: (AlignedBuffer<Float>, AlignedBuffer<Float>)
     private let logits: AlignedBuffer<Float>
+    private let transposedInput: AlignedBuffer<Float>
     /// A vector of ones, one per record: bias gradients are row sums taken as products with it.
     private let ones: AlignedBuffer<Float>
     private let widestLayer: Int
+    private let widestInput: Int
 
     init(inputCount: Int, hiddenSizes: [Int], dropoutRates: [Float]) {
         precondition(!hiddenSizes.isEmpty && hiddenSizes.count == dropoutRates.count, "bad MLP layout")
@@ -35,8 +38,10 @@ final class MultilayerPerceptron: Network {
         masks = hiddenSizes.map { _ in AlignedBuffer(capacity: 0) }
         gradientBuffers = (AlignedBuffer(capacity: 0), AlignedBuffer(capacity: 0))
         logits = AlignedBuffer(capacity: 0)
+        transposedInput = AlignedBuffer(capacity: 0)
         ones = AlignedBuffer(capacity: 0)
         widestLayer = hiddenSizes.max() ?? 0
+        widestInput = layers.map(\.inputCount).max() ?? 0
     }
 
     func initialize(_ parameters: UnsafeMutablePointer<Float>, generator: inout RandomGenerator) {
@@ -55,6 +60,7 @@ final class MultilayerPerceptron: Network {
         gradientBuffers.0.reserve(widestLayer * batchSize)
         gradientBuffers.1.reserve(widestLayer * batchSize)
         logits.reserve(batchSize)
+        transposedInput.reserve(widestInput * batchSize)
         if ones.capacity < batchSize {
             ones.reserve(batchSize)
             ones.pointer.update(repeating: 1, count: batchSize)
@@ -133,7 +139,13 @@ final class MultilayerPerceptron: Network {
         for index in stride(from: last, through: 0, by: -1) {
             let layer = layers[index]
             let layerInput = index == 0 ? input : UnsafePointer(activations[index - 1].pointer)
-            layer.weightGradients(gradient: current, input: layerInput, batchSize: batchSize, gradients: gradients)
+            layer.weightGradients(
+                gradient: current,
+                input: layerInput,
+                batchSize: batchSize,
+                gradients: gradients,
+                scratch: transposedInput.pointer
+            )
             guard index > 0 else { break }
             // The first layer's input gradient would only reach the data, so it is never formed.
             layer.inputGradient(gradient: current, batchSize: batchSize, parameters: parameters, into: spare)
