@@ -229,13 +229,27 @@ public enum BLAS {
     /// OpenBLAS when it does not.
     public static let hasSmallProductKernels = smallproducts_is_supported() != 0
 
-    /// Products whose result has at most this many columns (records of a batch) run on the own
-    /// kernels. Measured on Zen 3 with the MLP's shapes (inner and row counts 18 to 256): at 32
-    /// and 64 columns they take about half of OpenBLAS's time, at 256 about the same.
-    public static let smallProductColumnLimit = 64
+    /// Products over a batch of at most this many records run on the own kernels whatever the
+    /// layer sizes: on Zen 3 they take 50 to 75 % of OpenBLAS's time at 32 and 64 records with
+    /// the MLP's shapes (inner and row counts 18 to 256), which OpenBLAS spends mostly packing.
+    public static let smallProductBatchLimit = 64
 
-    /// `c = op(a) * b`, as `gemm` with alpha 1 and beta 0: on the own kernels when the shape is
-    /// small (`smallProductColumnLimit`) and the processor has them, otherwise on OpenBLAS.
+    /// Larger batches run on the own kernels while their unpacked operand b (inner count times
+    /// column count, as the kernel reads it) has at most this many elements (128 KiB, a quarter
+    /// of Zen 3's L2): about as fast as OpenBLAS or faster below (1.2 to 1.8 times for the
+    /// 18-input layer at 256 and 1,024 records), 10 to 30 % slower above, where the unpacked
+    /// rows no longer stay in cache.
+    public static let smallProductOperandLimit = 32_768
+
+    /// Whether `product` or `productWithTransposedB` runs on the own kernels for this shape.
+    public static func runsOnSmallProductKernels(batchSize: Int, innerCount: Int, columnCount: Int) -> Bool {
+        hasSmallProductKernels
+            && (batchSize <= smallProductBatchLimit || innerCount * columnCount <= smallProductOperandLimit)
+    }
+
+    /// `c = op(a) * b`, as `gemm` with alpha 1 and beta 0, where the columns of b and c are the
+    /// records of a batch: on the own kernels when the shape suits them
+    /// (`runsOnSmallProductKernels`), otherwise on OpenBLAS.
     public static func product(
         _ transposeA: Transpose,
         rowCount: Int,
@@ -248,7 +262,8 @@ public enum BLAS {
         c: UnsafeMutablePointer<Float>,
         leadingDimensionC: Int
     ) {
-        guard hasSmallProductKernels, columnCount <= smallProductColumnLimit else {
+        guard runsOnSmallProductKernels(batchSize: columnCount, innerCount: innerCount, columnCount: columnCount)
+        else {
             gemmInRowBands(
                 transposeA,
                 .none,
@@ -281,9 +296,9 @@ public enum BLAS {
     }
 
     /// `c = a * b^T` with a `rowCount x innerCount`, b `columnCount x innerCount` and c
-    /// `rowCount x columnCount`, as `gemm(.none, .transposed, ...)` with alpha 1 and beta 0: on
-    /// the own kernels when the inner dimension (records of a batch) is at most
-    /// `smallProductColumnLimit` and the processor has them, otherwise on OpenBLAS.
+    /// `rowCount x columnCount`, as `gemm(.none, .transposed, ...)` with alpha 1 and beta 0,
+    /// where the inner dimension is the records of a batch: on the own kernels when the shape
+    /// suits them (`runsOnSmallProductKernels`), otherwise on OpenBLAS.
     ///
     /// `scratch` holds at least `innerCount * columnCount` elements; its contents are replaced.
     public static func productWithTransposedB(
@@ -298,7 +313,8 @@ public enum BLAS {
         leadingDimensionC: Int,
         scratch: UnsafeMutablePointer<Float>
     ) {
-        guard hasSmallProductKernels, innerCount <= smallProductColumnLimit else {
+        guard runsOnSmallProductKernels(batchSize: innerCount, innerCount: innerCount, columnCount: columnCount)
+        else {
             gemm(
                 .none,
                 .transposed,
@@ -331,8 +347,8 @@ public enum BLAS {
     }
 
     /// `c = op(a) * b` on the own kernels whatever the shape (plain C loops, far slower than
-    /// OpenBLAS, on processors without AVX2 and FMA). Row i of c starts from
-    /// `rowInitialValues[i]` when given, from 0 otherwise. c must not overlap a or b.
+    /// OpenBLAS, on processors without AVX2 and FMA). c is only written and must not overlap
+    /// a or b.
     ///
     /// Each element is summed over the inner dimension in ascending order with fused
     /// multiply-adds: the same inputs and shapes give the same bits on every call.
@@ -346,8 +362,7 @@ public enum BLAS {
         b: UnsafePointer<Float>,
         leadingDimensionB: Int,
         c: UnsafeMutablePointer<Float>,
-        leadingDimensionC: Int,
-        rowInitialValues: UnsafePointer<Float>? = nil
+        leadingDimensionC: Int
     ) {
         precondition(rowCount >= 0 && columnCount >= 0 && innerCount >= 0, "negative matrix size")
         smallproducts_multiply(
@@ -360,8 +375,7 @@ public enum BLAS {
             b,
             leadingDimensionB,
             c,
-            leadingDimensionC,
-            rowInitialValues
+            leadingDimensionC
         )
     }
 
@@ -392,8 +406,7 @@ public enum BLAS {
             scratch,
             columnCount,
             c,
-            leadingDimensionC,
-            nil
+            leadingDimensionC
         )
     }
 

@@ -30,8 +30,7 @@ int smallproducts_is_supported(void);
  * c = op(a) * b, with op(a) `row_count x inner_count`, b `inner_count x column_count` and c
  * `row_count x column_count`. op(a) is a as stored (`row_count x inner_count`, leading
  * dimension lda) when transpose_a is 0, or the transpose of a stored `inner_count x row_count`
- * matrix when it is 1. When row_initial_values is not NULL, row i of c starts from
- * row_initial_values[i] instead of 0 (a bias added before the sum). c must not overlap a or b.
+ * matrix when it is 1. c is written, never read (no beta), and must not overlap a or b.
  */
 void smallproducts_multiply(
     int transpose_a,
@@ -43,8 +42,7 @@ void smallproducts_multiply(
     const float *b,
     size_t ldb,
     float *c,
-    size_t ldc,
-    const float *row_initial_values);
+    size_t ldc);
 
 /*
  * destination (`column_count x row_count`, leading dimension ldd) = the transpose of source
