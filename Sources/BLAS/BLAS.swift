@@ -300,7 +300,8 @@ public enum BLAS {
     /// where the inner dimension is the records of a batch: on the own kernels when the shape
     /// suits them (`runsOnSmallProductKernels`), otherwise on OpenBLAS.
     ///
-    /// `scratch` holds at least `innerCount * columnCount` elements; its contents are replaced.
+    /// `scratch` holds at least `scratchCountForProductWithTransposedB` elements for the shape;
+    /// its contents are replaced.
     public static func productWithTransposedB(
         rowCount: Int,
         columnCount: Int,
@@ -344,6 +345,17 @@ public enum BLAS {
             leadingDimensionC: leadingDimensionC,
             scratch: scratch
         )
+    }
+
+    /// The scratch elements `productWithTransposedB` needs for this shape: room for b
+    /// transposed when it runs on the own kernels, none when it runs on OpenBLAS.
+    public static func scratchCountForProductWithTransposedB(innerCount: Int, columnCount: Int) -> Int {
+        let runsOnOwnKernels = runsOnSmallProductKernels(
+            batchSize: innerCount,
+            innerCount: innerCount,
+            columnCount: columnCount
+        )
+        return runsOnOwnKernels ? innerCount * columnCount : 0
     }
 
     /// `c = op(a) * b` on the own kernels whatever the shape (plain C loops, far slower than

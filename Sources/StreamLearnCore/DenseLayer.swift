@@ -180,8 +180,8 @@ struct DenseLayer {
 
     /// `weightGradients (outputCount x inputCount) = gradient (outputCount x batch) * input^T`.
     ///
-    /// `scratch` holds at least `batch * inputCount` elements; small batches transpose the input
-    /// into it (see `BLAS.productWithTransposedB`).
+    /// `scratch` holds what `BLAS.scratchCountForProductWithTransposedB` asks for (batch as the
+    /// inner count, `inputCount` columns): room for the input transposed, at small batches.
     func weightGradients(
         gradient: UnsafePointer<Float>,
         input: UnsafePointer<Float>,

@@ -1,8 +1,10 @@
+import BLAS
+
 /// The MLP: relu `DenseLayer`s with inverted dropout, then one `OutputLayer` logit.
 ///
 /// Scratch per hidden layer: its activations (`units x batch`, kept for backward) and its
-/// dropout lanes; two gradient buffers used in turn on the way back; the logits; room for the
-/// widest layer input transposed (`batch x inputs`, for the weight gradients). All of it is
+/// dropout lanes; two gradient buffers used in turn on the way back; the logits; room for a
+/// layer input transposed (`batch x inputs`) where the weight gradients need it. All of it is
 /// allocated for the largest batch reserved so far and reused, so a step allocates nothing.
 final class MultilayerPerceptron: Network {
     let inputCount: Int
@@ -17,7 +19,6 @@ final class MultilayerPerceptron: Network {
     /// A vector of ones, one per record: bias gradients are row sums taken as products with it.
     private let ones: AlignedBuffer<Float>
     private let widestLayer: Int
-    private let widestInput: Int
 
     init(inputCount: Int, hiddenSizes: [Int], dropoutRates: [Float]) {
         precondition(!hiddenSizes.isEmpty && hiddenSizes.count == dropoutRates.count, "bad MLP layout")
@@ -41,7 +42,6 @@ final class MultilayerPerceptron: Network {
         transposedInput = AlignedBuffer(capacity: 0)
         ones = AlignedBuffer(capacity: 0)
         widestLayer = hiddenSizes.max() ?? 0
-        widestInput = layers.map(\.inputCount).max() ?? 0
     }
 
     func initialize(_ parameters: UnsafeMutablePointer<Float>, generator: inout RandomGenerator) {
@@ -60,7 +60,10 @@ final class MultilayerPerceptron: Network {
         gradientBuffers.0.reserve(widestLayer * batchSize)
         gradientBuffers.1.reserve(widestLayer * batchSize)
         logits.reserve(batchSize)
-        transposedInput.reserve(widestInput * batchSize)
+        let transposeCounts = layers.map {
+            BLAS.scratchCountForProductWithTransposedB(innerCount: batchSize, columnCount: $0.inputCount)
+        }
+        transposedInput.reserve(transposeCounts.max() ?? 0)
         if ones.capacity < batchSize {
             ones.reserve(batchSize)
             ones.pointer.update(repeating: 1, count: batchSize)

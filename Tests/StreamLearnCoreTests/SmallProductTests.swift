@@ -38,6 +38,13 @@ struct SmallProductTests {
         check(ProductOperands(shape: innerShape, kind: .chosenTransposedB, seed: 6))
     }
 
+    @Test("scratch for a transposed b is asked for only where the own kernels run")
+    func scratchForTransposedB() {
+        let smallBatch = BLAS.scratchCountForProductWithTransposedB(innerCount: 32, columnCount: 256)
+        #expect(smallBatch == (BLAS.hasSmallProductKernels ? 32 * 256 : 0))
+        #expect(BLAS.scratchCountForProductWithTransposedB(innerCount: 1024, columnCount: 256) == 0)
+    }
+
     @Test("an empty inner dimension gives zeros")
     func emptyInnerDimension() {
         let shape = ProductShape(rowCount: 7, columnCount: 19, innerCount: 0, padding: 1)
