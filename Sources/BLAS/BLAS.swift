@@ -230,15 +230,16 @@ public enum BLAS {
     public static let hasSmallProductKernels = smallproducts_is_supported() != 0
 
     /// Products over a batch of at most this many records run on the own kernels whatever the
-    /// layer sizes: on Zen 3 they take 50 to 75 % of OpenBLAS's time at 32 and 64 records with
-    /// the MLP's shapes (inner and row counts 18 to 256), which OpenBLAS spends mostly packing.
+    /// layer sizes. With the MLP's shapes (inner and row counts 18 to 256) at 32 and 64 records
+    /// they ran 1.1 to 2.1 times as fast as OpenBLAS on Zen 3 (2026-12-04), near the FMA peak
+    /// (about 98 GFLOP/s) for the 128 x 256 layers where OpenBLAS reached 58 to 83.
     public static let smallProductBatchLimit = 64
 
     /// Larger batches run on the own kernels while their unpacked operand b (inner count times
     /// column count, as the kernel reads it) has at most this many elements (128 KiB, a quarter
-    /// of Zen 3's L2): about as fast as OpenBLAS or faster below (1.2 to 1.8 times for the
-    /// 18-input layer at 256 and 1,024 records), 10 to 30 % slower above, where the unpacked
-    /// rows no longer stay in cache.
+    /// of Zen 3's L2). Below, they were as fast as OpenBLAS or faster (1.1 to 1.8 times for the
+    /// 18-input layer at 256 and 1,024 records); above, 5 to 35 % slower, because the unpacked
+    /// rows of b no longer stay in cache.
     public static let smallProductOperandLimit = 32_768
 
     /// Whether `product` or `productWithTransposedB` runs on the own kernels for this shape.
