@@ -97,7 +97,8 @@ struct Optimizer {
         case .adam:
             let t = Double(step)
             let correction = (1 - pow(Double(beta2), t)).squareRoot() / (1 - pow(Double(beta1), t))
-            Self.adamPass(
+            // One pass over the five arrays; |v| keeps the square root branch-free (v >= 0).
+            BLAS.adamStep(
                 count: parameterCount,
                 parameters: parameters,
                 gradients: gradients,
@@ -108,32 +109,6 @@ struct Optimizer {
                 secondRate: 1 - beta2,
                 epsilon: epsilon
             )
-        }
-    }
-
-    /// Adam's update of every parameter in one pass. Written as a plain loop with no branch so
-    /// that the compiler vectorises it; the square root goes through `abs` because Swift on
-    /// Linux lowers `squareRoot()` to libm's sqrtf with errno handling for negative input,
-    /// which would keep the loop scalar. The second moment is never negative, so `abs` changes
-    /// no value.
-    static func adamPass(
-        count: Int,
-        parameters: UnsafeMutablePointer<Float>,
-        gradients: UnsafePointer<Float>,
-        firstMoments: UnsafeMutablePointer<Float>,
-        secondMoments: UnsafeMutablePointer<Float>,
-        alpha: Float,
-        firstRate: Float,
-        secondRate: Float,
-        epsilon: Float
-    ) {
-        for index in 0..<count {
-            let gradient = gradients[index]
-            let first = firstMoments[index] + (gradient - firstMoments[index]) * firstRate
-            let second = secondMoments[index] + (gradient * gradient - secondMoments[index]) * secondRate
-            firstMoments[index] = first
-            secondMoments[index] = second
-            parameters[index] -= first * alpha / (abs(second).squareRoot() + epsilon)
         }
     }
 }

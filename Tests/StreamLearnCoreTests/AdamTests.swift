@@ -1,3 +1,4 @@
+import BLAS
 import Testing
 
 @testable import StreamLearnCore
@@ -113,6 +114,46 @@ struct AdamTests {
         let secondRate: Float = 1 - 0.999
         #expect(optimizer.firstMoments.map(\.bitPattern) == gradients.map { ($0 * firstRate).bitPattern })
         #expect(optimizer.secondMoments.map(\.bitPattern) == gradients.map { ($0 * $0 * secondRate).bitPattern })
+    }
+}
+
+extension AdamTests {
+    @Test("The vectorised Adam step gives the bits of a plain loop, tail included", arguments: [1, 8, 1003])
+    func vectorisedStepMatchesPlainLoop(count: Int) {
+        var generator = RandomGenerator(seed: UInt64(count))
+        func values(_ scale: Float) -> [Float] {
+            (0..<count).map { _ in Float(generator.nextStandardNormal()) * scale }
+        }
+        let gradients = values(0.1)
+        var parameters = values(1)
+        var first = values(0.01)
+        var second = values(0.001).map(abs)
+        var expectedParameters = parameters
+        var expectedFirst = first
+        var expectedSecond = second
+        let (alpha, firstRate, secondRate, epsilon): (Float, Float, Float, Float) = (0.0013, 0.1, 0.001, 1e-7)
+        for index in 0..<count {
+            let gradient = gradients[index]
+            let m = expectedFirst[index] + (gradient - expectedFirst[index]) * firstRate
+            let v = expectedSecond[index] + (gradient * gradient - expectedSecond[index]) * secondRate
+            expectedFirst[index] = m
+            expectedSecond[index] = v
+            expectedParameters[index] -= m * alpha / (abs(v).squareRoot() + epsilon)
+        }
+        BLAS.adamStep(
+            count: count,
+            parameters: &parameters,
+            gradients: gradients,
+            firstMoments: &first,
+            secondMoments: &second,
+            alpha: alpha,
+            firstRate: firstRate,
+            secondRate: secondRate,
+            epsilon: epsilon
+        )
+        #expect(parameters.map(\.bitPattern) == expectedParameters.map(\.bitPattern))
+        #expect(first.map(\.bitPattern) == expectedFirst.map(\.bitPattern))
+        #expect(second.map(\.bitPattern) == expectedSecond.map(\.bitPattern))
     }
 }
 
