@@ -18,7 +18,7 @@ public final class Model {
     let parameters: AlignedBuffer<Float>
     let gradients: AlignedBuffer<Float>
     private var optimizer: Optimizer
-    private var standardizer: Standardizer
+    private(set) var standardizer: Standardizer
     private var generator: RandomGenerator
     private var batchesTrained: Int64
 
@@ -133,7 +133,7 @@ public final class Model {
         rowOrder = AlignedBuffer(capacity: 0)
     }
 
-    private static func makeNetwork(
+    static func makeNetwork(
         kind: ModelState.Kind,
         inputCount: Int,
         hiddenSizes: [Int],
@@ -423,7 +423,38 @@ public final class Model {
 
     /// Same as `predict`, but logits (for a loss that is stable at large magnitudes).
     public func predictLogits(features: UnsafeBufferPointer<Float>, into logits: UnsafeMutableBufferPointer<Float>) {
+        reserve(batchSize: min(logits.count, Self.predictionChunkSize))
+        standardizer.offsets.withUnsafeBufferPointer { offsets in
+            standardizer.factors.withUnsafeBufferPointer { factors in
+                Self.predictLogits(
+                    network: network,
+                    parameters: parameters.pointer,
+                    offsets: offsets.baseAddress!,
+                    factors: factors.baseAddress!,
+                    input: batchInput.pointer,
+                    chunkSize: Self.predictionChunkSize,
+                    features: features,
+                    into: logits
+                )
+            }
+        }
+    }
+
+    /// The prediction pass shared by `predictLogits` and `PredictionSnapshot`: standardise
+    /// chunks of at most `chunkSize` rows into `input` (feature-major), then run `network`.
+    /// The network and `input` must be reserved for `chunkSize` rows.
+    static func predictLogits(
+        network: any Network,
+        parameters: UnsafePointer<Float>,
+        offsets: UnsafePointer<Float>,
+        factors: UnsafePointer<Float>,
+        input: UnsafeMutablePointer<Float>,
+        chunkSize: Int,
+        features: UnsafeBufferPointer<Float>,
+        into logits: UnsafeMutableBufferPointer<Float>
+    ) {
         let rowCount = logits.count
+        let inputCount = network.inputCount
         precondition(
             features.count == rowCount * inputCount,
             "\(features.count) feature values for \(rowCount) rows of \(inputCount)"
@@ -431,13 +462,9 @@ public final class Model {
         guard rowCount > 0, let featureBase = features.baseAddress, let logitBase = logits.baseAddress else {
             return
         }
-        reserve(batchSize: min(rowCount, Self.predictionChunkSize))
-        let input = batchInput.pointer
-        let offsets = standardizer.offsets
-        let factors = standardizer.factors
         var start = 0
         while start < rowCount {
-            let count = min(Self.predictionChunkSize, rowCount - start)
+            let count = min(chunkSize, rowCount - start)
             for position in 0..<count {
                 let values = featureBase + (start + position) * inputCount
                 for column in 0..<inputCount {
@@ -447,7 +474,7 @@ public final class Model {
             network.forwardPrediction(
                 input: input,
                 batchSize: count,
-                parameters: parameters.pointer,
+                parameters: parameters,
                 logits: logitBase + start
             )
             start += count

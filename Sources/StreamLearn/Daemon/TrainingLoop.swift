@@ -1,3 +1,4 @@
+import Foundation
 import Kafka
 import StreamLearnCore
 
@@ -18,6 +19,11 @@ final class TrainingLoop {
     typealias BadRecordHandler = (_ message: KafkaMessage, _ failure: DecodeFailure) -> Void
 
     let model: Model
+    /// Scores each poll while the model trains on it, when prediction costs enough to be worth
+    /// a second core (the MLP) and there is one; nil scores first, on this thread.
+    private let snapshot: PredictionSnapshot?
+    private let scoringQueue = DispatchQueue(label: "streamlearn.prequential-scoring")
+    private let scoring = DispatchGroup()
     private let decoder: RecordDecoder
     private let batchSize: Int
     private let epochs: Int
@@ -56,6 +62,8 @@ final class TrainingLoop {
         badRecordHandler: @escaping BadRecordHandler
     ) {
         self.model = model
+        let hasSecondCore = ProcessInfo.processInfo.activeProcessorCount > 1
+        snapshot = model.kind == .mlp && hasSecondCore ? PredictionSnapshot(of: model) : nil
         decoder = configuration.training.format.recordDecoder
         batchSize = configuration.training.batchSize
         epochs = configuration.training.epochsPerPoll
@@ -157,25 +165,43 @@ final class TrainingLoop {
         let rows = UnsafeBufferPointer(rebasing: features[0..<(rowCount * featureCount)])
         let rowLabels = UnsafeBufferPointer(rebasing: labels[0..<rowCount])
         let rowLogits = UnsafeMutableBufferPointer(rebasing: logits[0..<rowCount])
-        model.predictLogits(features: rows, into: rowLogits)
+        if let snapshot {
+            // Score with the model from before this poll on a second core while it trains.
+            snapshot.capture(model)
+            let work = OverlappedStep(snapshot: snapshot, rows: rows, logits: rowLogits)
+            scoringQueue.async(group: scoring) { work.score() }
+            fit(rows: rows, labels: rowLabels)
+            scoring.wait()
+        } else {
+            model.predictLogits(features: rows, into: rowLogits)
+            fit(rows: rows, labels: rowLabels)
+        }
         let scored = UnsafeBufferPointer(rowLogits)
         intervalMetrics.add(logits: scored, labels: rowLabels)
         totalMetrics.add(logits: scored, labels: rowLabels)
         slidingAUC.add(scores: scored, labels: rowLabels)
+        recordsTrained += Int64(rowCount)
+    }
+
+    private func fit(rows: UnsafeBufferPointer<Float>, labels: UnsafeBufferPointer<Float>) {
         do {
-            try model.fit(
-                features: rows,
-                labels: rowLabels,
-                batchSize: batchSize,
-                epochs: epochs,
-                shuffle: isShuffling
-            )
+            try model.fit(features: rows, labels: labels, batchSize: batchSize, epochs: epochs, shuffle: isShuffling)
         } catch {
             // The decoder refuses everything fit refuses (non-finite numbers, labels other
             // than 0 and 1, wrong shapes), so this is a programming error.
             preconditionFailure("training refused decoded records: \(error)")
         }
-        recordsTrained += Int64(rowCount)
+    }
+
+    /// One poll's scoring, run on `scoringQueue` while this queue trains: it reads the rows and
+    /// the snapshot and writes only `logits`, none of which training writes or reads, and the
+    /// training queue waits for it before it reads the logits or captures the next snapshot.
+    private struct OverlappedStep: @unchecked Sendable {
+        let snapshot: PredictionSnapshot
+        let rows: UnsafeBufferPointer<Float>
+        let logits: UnsafeMutableBufferPointer<Float>
+
+        func score() { snapshot.predictLogits(features: rows, into: logits) }
     }
 
     // MARK: - Rebalances
