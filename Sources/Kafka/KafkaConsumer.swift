@@ -1,5 +1,5 @@
 import CRdKafka
-import Synchronization
+import Locking
 
 /// A group consumer: subscribes to topics, receives partitions through rebalances, reads them in
 /// batches, and stores and commits offsets synchronously.
@@ -22,7 +22,7 @@ public final class KafkaConsumer: @unchecked Sendable {
     private let queue: RDKafkaQueue
 
     /// Held for the whole of `poll` and `close`; the value says whether `close` has run.
-    private let pollLock = Mutex(false)
+    private let pollLock = Locked(false)
 
     /// The consumer group, from `group.id`.
     public let groupID: String

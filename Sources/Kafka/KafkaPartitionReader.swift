@@ -1,4 +1,5 @@
 import CRdKafka
+import Locking
 import Synchronization
 
 /// Reads one partition from a given offset, without a consumer group, optionally stopping
@@ -18,7 +19,7 @@ public final class KafkaPartitionReader: @unchecked Sendable {
 
     private let client: RDKafkaClient
     private let queue: RDKafkaQueue
-    private let readLock = Mutex(())
+    private let readLock = Locked(())
     private let next: Atomic<Int64>
     private let finished: Atomic<Bool>
 

@@ -1,5 +1,5 @@
 import CRdKafka
-import Synchronization
+import Locking
 
 /// A producer, idempotent by default, with delivery reports as counts and optional callbacks.
 ///
@@ -17,7 +17,7 @@ import Synchronization
 /// the topic handle cache is behind a mutex, and counters are atomics, so the class is Sendable.
 public final class KafkaProducer: Sendable {
     private let client: RDKafkaClient
-    private let topics = Mutex<[String: RDKafkaTopic]>([:])
+    private let topics = Locked<[String: RDKafkaTopic]>([:])
 
     /// How long a `send` keeps polling and retrying while librdkafka's queue is full
     /// (`queue.buffering.max.messages` or `.kbytes` reached) before it gives up.

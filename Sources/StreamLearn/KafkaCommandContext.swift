@@ -1,7 +1,7 @@
 import Foundation
 import Kafka
+import Locking
 import StreamLearnCore
-import Synchronization
 
 extension OptionSpec {
     /// `--timeout DURATION`, shared by the one-shot commands that talk to Kafka.
@@ -134,7 +134,7 @@ struct KafkaCommandContext: Sendable {
 /// Thread-safe: librdkafka logs from several of its threads at once.
 private final class SeenLines: Sendable {
     private static let limit = 256
-    private let lines = Mutex<Set<String>>([])
+    private let lines = Locked<Set<String>>([])
 
     /// True the first time `line` is offered; false after, and for every line once the bound is hit.
     func isFirst(_ line: String) -> Bool {

@@ -1,6 +1,6 @@
 import Dispatch
 import Foundation
-import Synchronization
+import Locking
 
 /// Catches SIGTERM and SIGINT so that a long-running command can stop cleanly.
 ///
@@ -16,7 +16,7 @@ import Synchronization
 final class ShutdownSignals: @unchecked Sendable {
     private let sources: [any DispatchSourceSignal]
     private let received = DispatchSemaphore(value: 0)
-    private let first = Mutex<Int32?>(nil)
+    private let first = Locked<Int32?>(nil)
     private let signals: [Int32]
 
     /// Starts catching `signals` (SIGTERM and SIGINT by default).

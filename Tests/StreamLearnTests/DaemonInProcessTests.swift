@@ -1,7 +1,7 @@
 import Foundation
 import Kafka
+import Locking
 import StreamLearnCore
-import Synchronization
 import Testing
 
 @testable import StreamLearn
@@ -15,7 +15,7 @@ struct DaemonInProcessTests {
     /// A daemon running `run()` on a thread of its own.
     final class Running: @unchecked Sendable {
         let daemon: Daemon
-        private let result = Mutex<Result<ExitCode, any Error>?>(nil)
+        private let result = Locked<Result<ExitCode, any Error>?>(nil)
         private let finished = DispatchSemaphore(value: 0)
 
         init(_ daemon: Daemon) {
@@ -49,7 +49,7 @@ struct DaemonInProcessTests {
 
     /// Watchdog ticks, counted from the watchdog's queue.
     final class PingCounter: Sendable {
-        private let state = Mutex<(sent: Int, withheld: Int)>((0, 0))
+        private let state = Locked<(sent: Int, withheld: Int)>((0, 0))
 
         var counts: (sent: Int, withheld: Int) { state.withLock { $0 } }
 
@@ -232,7 +232,7 @@ struct DaemonTrainingLoopTests {
             checkpoint: .init(directory: "/nonexistent"),
             instance: "loop-test"
         )
-        let badOffsets = Mutex<[Int64]>([])
+        let badOffsets = Locked<[Int64]>([])
         let loop = TrainingLoop(
             model: Model(configuration: configuration.modelConfiguration),
             configuration: configuration,

@@ -1,7 +1,7 @@
 import Foundation
 import Kafka
+import Locking
 import StreamLearnCore
-import Synchronization
 import Testing
 
 /// A datagram socket standing in for systemd's NOTIFY_SOCKET, owned by a daemon test. Every
@@ -10,7 +10,7 @@ final class DaemonNotifyListener: @unchecked Sendable {
     let directory: String
     let path: String
     private let descriptor: Int32
-    private let received = Mutex<[String]>([])
+    private let received = Locked<[String]>([])
 
     init() throws {
         directory = NSTemporaryDirectory() + "streamlearn-daemon-notify-" + UUID().uuidString.prefix(8)

@@ -1,6 +1,6 @@
 import Kafka
+import Locking
 import StreamLearnCore
-import Synchronization
 
 @testable import StreamLearn
 
@@ -134,7 +134,7 @@ struct InputPosition: Hashable, Sendable, Comparable {
 
 /// Log lines captured instead of written to stderr.
 final class CapturedLog: Sendable {
-    private let lines = Mutex<[String]>([])
+    private let lines = Locked<[String]>([])
 
     func logger(_ label: String = "test", level: LogLevel = .debug) -> Logger {
         Logger(label: label, minimumLevel: level) { [self] line in lines.withLock { $0.append(line) } }

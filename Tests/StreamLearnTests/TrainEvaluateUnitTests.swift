@@ -1,6 +1,6 @@
 import Foundation
+import Locking
 import StreamLearnCore
-import Synchronization
 import Testing
 
 @testable import StreamLearn
@@ -86,7 +86,7 @@ struct TrainEvaluateUnitTests {
         )
         #expect(line == "epoch 3/10: 60000 records, loss 0.4512, accuracy 0.7911, 0.84 s, 71429 records/s")
 
-        let plain = Mutex<[String]>([])
+        let plain = Locked<[String]>([])
         let reporter = EpochReporter(epochCount: 2, isTerminal: false) { text in plain.withLock { $0.append(text) } }
         reporter.beginEpoch(1, expectedRecords: 10)
         reporter.progress(records: 5, loss: 0.5, accuracy: 0.5)
@@ -96,7 +96,7 @@ struct TrainEvaluateUnitTests {
         #expect(written.first?.hasPrefix("epoch 1/2: 10 records, loss 0.5000, accuracy 0.5000, ") == true)
         #expect(written.first?.hasSuffix(", 2 undecodable skipped\n") == true)
 
-        let terminal = Mutex<[String]>([])
+        let terminal = Locked<[String]>([])
         let barReporter = EpochReporter(epochCount: 1, isTerminal: true) { text in terminal.withLock { $0.append(text) }
         }
         barReporter.beginEpoch(1, expectedRecords: 10)
@@ -120,7 +120,7 @@ struct TrainEvaluateUnitTests {
 
     @Test("undecodable records are counted by reason and the first few logged with partition and offset")
     func undecodableRecordsReport() {
-        let lines = Mutex<[String]>([])
+        let lines = Locked<[String]>([])
         let logger = Logger(label: "test") { line in lines.withLock { $0.append(line) } }
         let records = UndecodableRecords(logger: logger)
         let value = Array("1,x,3".utf8)

@@ -1,4 +1,5 @@
 import CRdKafka
+import Locking
 import Synchronization
 
 /// What librdkafka's C callbacks reach through a client's opaque pointer.
@@ -23,7 +24,7 @@ final class RDKafkaCallbacks: @unchecked Sendable {
     /// The caller's rebalance handler while a consumer polls or closes; nil otherwise.
     var rebalanceScope: RDKafkaRebalanceScope?
 
-    private let recorded = Mutex(Recorded())
+    private let recorded = Locked(Recorded())
 
     private struct Recorded {
         var lastBrokerError: String?

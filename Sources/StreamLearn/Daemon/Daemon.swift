@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Kafka
+import Locking
 import StreamLearnCore
 import Synchronization
 import Systemd
@@ -47,9 +48,9 @@ final class Daemon: @unchecked Sendable {
 
     private let isStopRequested = Atomic<Bool>(false)
     private let hasRun = Atomic<Bool>(false)
-    private let statisticsState = Mutex(DaemonStatistics())
+    private let statisticsState = Locked(DaemonStatistics())
     /// When the newest durable checkpoint was written (file time for a loaded one).
-    private let checkpointDate = Mutex<Date?>(nil)
+    private let checkpointDate = Locked<Date?>(nil)
     private let kafkaErrorCount = Atomic<Int64>(0)
     private let kafkaErrorLog = SharedLogThrottle(burst: 5, period: .seconds(30))
 

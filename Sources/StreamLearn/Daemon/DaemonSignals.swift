@@ -1,6 +1,6 @@
 import Dispatch
 import Foundation
-import Synchronization
+import Locking
 
 /// SIGTERM and SIGINT for the daemon: the first asks for a graceful stop, a second one exits at
 /// once, as systemd and a person pressing Ctrl-C twice expect.
@@ -14,7 +14,7 @@ import Synchronization
 final class DaemonSignals: @unchecked Sendable {
     private let sources: [any DispatchSourceSignal]
     private let signals: [Int32] = [SIGTERM, SIGINT]
-    private let receivedCount = Mutex(0)
+    private let receivedCount = Locked(0)
 
     /// Starts catching the signals; `onFirst` runs (on a private queue) for the first one,
     /// `onSecond` for any later one.

@@ -1,4 +1,4 @@
-import Synchronization
+import Locking
 
 /// Decides which of a stream of repetitive log lines are written: at most `burst` lines per
 /// `period`, and a count of the ones held back, so a flood of bad records or broker reconnects
@@ -40,10 +40,10 @@ struct LogThrottle {
 
 /// A `LogThrottle` behind a lock, for log lines that come from several threads (librdkafka's).
 final class SharedLogThrottle: Sendable {
-    private let limiter: Mutex<LogThrottle>
+    private let limiter: Locked<LogThrottle>
 
     init(burst: Int = 5, period: Duration = .seconds(10)) {
-        limiter = Mutex(LogThrottle(burst: burst, period: period))
+        limiter = Locked(LogThrottle(burst: burst, period: period))
     }
 
     /// See `LogThrottle.admit(now:)`.

@@ -1,6 +1,6 @@
 import Foundation
+import Locking
 import StreamLearnCore
-import Synchronization
 
 /// A `Daemon` running on a thread of its own, for the commands that host one in process
 /// (`demo`, `bench pipeline`): no signal handling, no systemd, stopped with `stop`.
@@ -11,7 +11,7 @@ import Synchronization
 final class BackgroundDaemon: @unchecked Sendable {
     private let daemon: Daemon
     private let finished = DispatchSemaphore(value: 0)
-    private let outcome = Mutex<Result<ExitCode, any Error>?>(nil)
+    private let outcome = Locked<Result<ExitCode, any Error>?>(nil)
 
     /// Creates the daemon; it touches neither Kafka nor the disk until `start`.
     init(configuration: DaemonConfiguration) throws {

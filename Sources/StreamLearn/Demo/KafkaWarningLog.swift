@@ -1,6 +1,6 @@
 import Kafka
+import Locking
 import StreamLearnCore
-import Synchronization
 
 /// librdkafka's warnings and errors for the in-process commands (`demo`, `bench pipeline`):
 /// each distinct line once, at most `limit` lines in all, so a broker that goes away cannot
@@ -10,7 +10,7 @@ import Synchronization
 final class KafkaWarningLog: Sendable {
     private let logger: Logger
     private let limit: Int
-    private let seen = Mutex<Set<String>>([])
+    private let seen = Locked<Set<String>>([])
 
     init(logger: Logger, limit: Int = 64) {
         self.logger = logger

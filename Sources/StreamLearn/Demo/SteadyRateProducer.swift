@@ -1,5 +1,6 @@
 import Foundation
 import Kafka
+import Locking
 import StreamLearnCore
 import Synchronization
 
@@ -75,7 +76,7 @@ final class SteadyRateProducer: @unchecked Sendable {
     private let wakeUp = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
     private let isStopRequested = Atomic(false)
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     private struct State: Sendable {
         var produced = 0

@@ -1,6 +1,6 @@
 import Kafka
+import Locking
 import StreamLearnCore
-import Synchronization
 
 /// Takes the records that could not be decoded: counts them, logs them at a bounded rate and,
 /// when a dead-letter topic is configured, copies each one there unchanged.
@@ -53,12 +53,13 @@ public final class DeadLetterPublisher: Sendable {
         var deliveryLog: LogThrottle
     }
 
-    /// The counts and log limits, shared with the producer's delivery handler.
+    /// The counts and log limits, shared by the training and inference threads and the
+    /// producer's delivery handler.
     private final class SharedState: Sendable {
-        private let state: Mutex<State>
+        private let state: Locked<State>
 
         init(_ state: State) {
-            self.state = Mutex(state)
+            self.state = Locked(state)
         }
 
         func withLock<Result>(_ body: (inout State) -> Result) -> Result {

@@ -1,5 +1,5 @@
+import Locking
 import StreamLearnCore
-import Synchronization
 
 /// What the inference loop did over one metrics interval, for the metrics message.
 public struct InferenceMetricsSnapshot: Sendable, Equatable {
@@ -36,7 +36,7 @@ public final class InferenceMetrics: Sendable {
         var labelled = BinaryClassificationMetrics()
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     public init() {}
 

@@ -1,6 +1,6 @@
 import Foundation
+import Locking
 import StreamLearnCore
-import Synchronization
 
 /// Which model scored a prediction: its optimizer step and the checkpoint it was loaded from.
 public struct ModelVersion: Sendable, Hashable {
@@ -45,7 +45,7 @@ public final class ModelSnapshotScorer: InferenceScorer, @unchecked Sendable {
         var version: ModelVersion
     }
 
-    private let lock = Mutex(())
+    private let lock = Locked(())
     private var current: Snapshot
 
     /// A scorer over a copy of `state`. Throws `ModelError` when the state is inconsistent.
