@@ -7,7 +7,9 @@ import StreamLearnCore
 ///
 /// Queue: owned by the daemon's serial training queue; every method runs there. Nothing else
 /// touches the model, so a snapshot taken here is consistent: the model has learned exactly the
-/// records before each partition's next offset.
+/// records before each partition's next offset. With an MLP, a poll's prequential scoring runs
+/// on a queue of its own over a `PredictionSnapshot` while the model trains, and `train(_:)`
+/// returns only after both.
 ///
 /// Allocation: `train(_:)` decodes into buffers made at init (poll_max_records rows) and
 /// allocates nothing per record; a partition seen for the first time, a bad record that is
