@@ -9,27 +9,34 @@
 /// latest one second later. An application that drains the queue in less than that waits out
 /// the rest of the second, once per queue-full.
 ///
-/// The monitor watches the queue after each poll. Once it has seen the queue at least half
-/// full (so the fetcher may stop at the bound) and then below a third, or when a full poll
-/// leaves less than another poll's worth queued (librdkafka's byte count is not the payload's,
-/// so the first rule may not see the queue fill), it seeks some partitions to their current
-/// position without waiting: any operation on a partition wakes
-/// the broker thread that leads it, which then finds the queue below the bound and fetches.
-/// The partitions chosen are those that delivered records earlier but none in the last poll,
-/// so their queued records, which a seek discards and fetches again, are few or none. At most
-/// one wake per poll, none while polls come back short (a consumer at the end of its
-/// partitions is never woken). With a librdkafka that backs off by itself, a wake only comes earlier.
+/// The monitor watches the queue at each poll. When the queue the poll found (what it left
+/// plus what it took) was at the bound, the fetcher may have stopped; once the queue is below
+/// a third of the bound, the monitor seeks some partitions to where they are without
+/// waiting: any operation on a partition wakes the broker thread that leads it, which then
+/// finds the queue below the bound and fetches. The partitions chosen are those that delivered
+/// records earlier but none in the last poll, so their queued records, which a seek discards
+/// and fetches again, are few or none. It wakes only then, once per queue-full: a seek of a
+/// partition whose fetch is on its way turns the response stale, and librdkafka counts stale
+/// records against the bound until a poll drops them unseen, so a wake at any other time may
+/// stop the fetcher instead (an earlier rule that also woke whenever a full poll left less than
+/// a poll's worth queued did that in about one `bench pipeline` run in four). A consumer at the
+/// end of its partitions is never woken. With a librdkafka that backs off by itself, a wake
+/// only comes earlier.
 ///
-/// Nothing is lost or delivered twice: a partition's position is the offset after the last
-/// record `poll` handed over. Best effort: a failed seek leaves librdkafka's own pace.
+/// Nothing is lost or delivered twice: each partition is sought to the offset after the last
+/// record `poll` handed over from it, which the monitor notes itself. It cannot ask librdkafka
+/// (`rd_kafka_position`): since 1.9 a seek clears the position until the partition delivers
+/// again, so a partition woken once would drop out of every later wake, and the fetcher would
+/// wait out its second after all. Best effort: a failed seek leaves librdkafka's own pace.
 ///
-/// Not thread-safe: use it on the thread that polls, and call `reset()` on every rebalance.
+/// Not thread-safe: use it on the thread that polls, and call `reset()` on every rebalance
+/// and after every seek of the caller's own, so that it never seeks a partition back.
 public struct KafkaPrefetchMonitor {
     /// The consumer queue's bound in bytes of key and value, and in messages.
     public let boundBytes: Int
     public let boundMessages: Int
 
-    /// Wakes sent: one per queue-full that drained while the fetcher may have been stopped.
+    /// Wakes sent: one per queue-full that drained.
     public private(set) var wakeCount = 0
 
     private var partitions: [Delivery] = []
@@ -41,6 +48,8 @@ public struct KafkaPrefetchMonitor {
         let topic: KafkaTopicIdentity
         let partition: KafkaTopicPartition
         var isInLastPoll: Bool
+        /// The offset after the last record delivered from the partition.
+        var nextOffset: Int64
     }
 
     /// A monitor for a consumer created with `configuration`; librdkafka's defaults fill in
@@ -51,7 +60,8 @@ public struct KafkaPrefetchMonitor {
         boundMessages = max(1, configuration["queued.min.messages"].flatMap(Int.init) ?? 100_000)
     }
 
-    /// Forgets the partitions seen: after a rebalance their topic identities may be stale.
+    /// Forgets the partitions seen: after a rebalance their topic identities may be stale, and
+    /// after a seek their next offsets.
     public mutating func reset() {
         partitions.removeAll()
         isFetcherMaybeStopped = false
@@ -64,27 +74,27 @@ public struct KafkaPrefetchMonitor {
         let queuedMessages = consumer.queuedEventCount
         let bytesPerMessage = deliveredMessages > 0 ? max(1, deliveredBytes / deliveredMessages) : 1
         let queuedBytes = queuedMessages * bytesPerMessage
-        if queuedBytes >= boundBytes / 2 || queuedMessages >= boundMessages / 2 {
+        // What this poll found queued, taken and left: only polls take from the queue, so the
+        // broker thread weighed no more than this against the bound since the last poll. The
+        // sixteenth spares the byte estimate's error.
+        let peakMessages = queuedMessages + batch.count
+        if peakMessages * bytesPerMessage >= boundBytes - boundBytes / 16
+            || peakMessages >= boundMessages - boundMessages / 16
+        {
             isFetcherMaybeStopped = true
-            return
         }
-        // librdkafka's own count of the queue's bytes is not the payload's, so the estimate
-        // may never see the queue half full although the fetcher stopped at the bound. A full
-        // poll that leaves less than another poll's worth is behind the broker and about to
-        // wait for the fetcher: wake it too, at most once per poll.
-        let isBehind = batch.count == batch.capacity && queuedMessages < batch.capacity
-        let isDrained =
-            isFetcherMaybeStopped && queuedBytes < boundBytes / 3 && queuedMessages < boundMessages / 3
-        guard isBehind || isDrained else { return }
+        guard isFetcherMaybeStopped, queuedBytes < boundBytes / 3, queuedMessages < boundMessages / 3 else { return }
         isFetcherMaybeStopped = false
-        var chosen = partitions.filter { !$0.isInLastPoll }.map(\.partition)
-        if chosen.isEmpty, let first = batch.first {
-            chosen = [first.topicPartition]
+        var chosen = partitions.filter { !$0.isInLastPoll }
+        if chosen.isEmpty, let first = partitions.first(where: \.isInLastPoll) {
+            chosen = [first]
         }
-        guard let positions = try? consumer.positions(of: chosen), !positions.isEmpty else { return }
+        guard !chosen.isEmpty else { return }
         wakeCount += 1
-        let offsets = positions.map { KafkaTopicPartitionOffset($0.key, offset: $0.value) }
-        try? consumer.seek(offsets, timeout: .zero)
+        try? consumer.seek(
+            chosen.map { KafkaTopicPartitionOffset($0.partition, offset: $0.nextOffset) },
+            timeout: .zero
+        )
     }
 
     /// Marks the partitions of `batch` and keeps a running size of its records. Allocates only
@@ -104,12 +114,13 @@ public struct KafkaPrefetchMonitor {
                     current = known
                 } else {
                     partitions.append(
-                        Delivery(topic: topic, partition: message.topicPartition, isInLastPoll: false)
+                        Delivery(topic: topic, partition: message.topicPartition, isInLastPoll: false, nextOffset: 0)
                     )
                     current = partitions.count - 1
                 }
             }
             partitions[current].isInLastPoll = true
+            partitions[current].nextOffset = message.offset + 1
             deliveredBytes &+= (message.value?.count ?? 0) &+ (message.key?.count ?? 0)
         }
         deliveredMessages &+= batch.count

@@ -55,4 +55,66 @@ struct PrefetchMonitorTests {
         #expect(mismatches.isEmpty)
         #expect(monitor.wakeCount > 0)
     }
+
+    @Test("a partition that reached its end still wakes the fetcher for the others")
+    func wakesThroughFinishedPartition() throws {
+        // Partition 0 ends in the first fetch; every later wake has only it to seek, as the
+        // partition not in the last poll. librdkafka forgets a position at a seek, so a monitor
+        // that asked it for positions found none after the first wake and let the fetcher
+        // wait out a second at each queue-full: about ten empty polls each.
+        let topic = "prefetch-uneven"
+        let counts: [Int32: Int] = [0: 200, 1: 30_000]
+        let test = try TestCluster(topics: [topic: 2])
+        for (partition, count) in counts {
+            try test.produce(topic: topic, partition: partition, count: count)
+        }
+        let configuration = test.configuration([
+            "group.id": "prefetch-monitor-uneven",
+            "auto.offset.reset": "earliest",
+            "queued.max.messages.kbytes": "16",
+            "max.partition.fetch.bytes": "16384",
+        ])
+        let consumer = try KafkaConsumer(configuration: configuration, logHandler: test.log.handler)
+        defer { try? consumer.close() }
+        try consumer.subscribe(to: [topic])
+        var monitor = KafkaPrefetchMonitor(configuration: configuration)
+
+        let batch = KafkaMessageBatch(capacity: 100)
+        var next: [Int32: Int64] = [0: 0, 1: 0]
+        var outOfOrder: [String] = []
+        var emptyPollsWhileBehind = 0
+        let total = counts.values.reduce(0, +)
+        var receivedCount = 0
+        let deadline = ContinuousClock.now + .seconds(120)
+        while receivedCount < total, ContinuousClock.now < deadline {
+            try consumer.poll(
+                into: batch,
+                maxMessages: 100,
+                timeout: .milliseconds(100),
+                onRebalance: { _ in
+                    monitor.reset()
+                    return [:]
+                }
+            )
+            if batch.isEmpty && receivedCount > 0 { emptyPollsWhileBehind += 1 }
+            for message in batch {
+                if message.offset != next[message.partition] {
+                    outOfOrder.append(
+                        "[\(message.partition)]@\(message.offset), expected \(next[message.partition] ?? -1)"
+                    )
+                }
+                next[message.partition] = message.offset + 1
+                receivedCount += 1
+            }
+            monitor.didPoll(batch, consumer: consumer)
+        }
+        batch.release()
+
+        #expect(next == [0: 200, 1: 30_000])
+        #expect(outOfOrder.isEmpty)
+        #expect(monitor.wakeCount > 5)
+        // Records were always there to fetch: a poll came back empty only while a fetch was
+        // on its way, never for the second of a fetcher nobody woke.
+        #expect(emptyPollsWhileBehind < 10, "\(monitor.wakeCount) wakes")
+    }
 }

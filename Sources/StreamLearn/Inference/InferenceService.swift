@@ -393,6 +393,7 @@ public final class InferenceService: @unchecked Sendable {
                     targets[partition] = start
                 }
             }
+            state.prefetchMonitor.reset()
             try consumer.seek(
                 targets.map { KafkaTopicPartitionOffset($0.key, offset: $0.value) },
                 timeout: settings.requestTimeout
@@ -537,6 +538,7 @@ public final class InferenceService: @unchecked Sendable {
                 targets[partition] = state.discardedStart[partition]
             }
             if !targets.isEmpty {
+                state.prefetchMonitor.reset()
                 try consumer.seek(
                     targets.map { KafkaTopicPartitionOffset($0.key, offset: $0.value) },
                     timeout: settings.requestTimeout
