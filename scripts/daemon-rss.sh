@@ -7,6 +7,8 @@
 # partitions, runs the daemon with the default configuration of MODEL (default mlp) until it
 # logs all of them trained, samples VmRSS every 0.2 s meanwhile, and prints the largest sample,
 # VmHWM and the RSS once caught up. BINARY defaults to .build/release/streamlearn.
+# KAFKA_PROPERTIES adds to the "kafka" section, to try other bounds:
+#   KAFKA_PROPERTIES='"queued.max.messages.kbytes": "2048"' scripts/daemon-rss.sh
 set -euo pipefail
 
 repository=$(cd "$(dirname "$0")/.." && pwd)
@@ -30,7 +32,7 @@ else
     model_json='{"type": "logistic", "optimizer": "sgd", "learning_rate": 0.05}'
 fi
 cat >"$work/config.json" <<JSON
-{"kafka": {"bootstrap.servers": "$bootstrap"},
+{"kafka": {"bootstrap.servers": "$bootstrap"${KAFKA_PROPERTIES:+, $KAFKA_PROPERTIES}},
  "training": {"topics": ["susy-train"], "group_id": "rss", "format": {"type": "csv", "label": "key", "features": 18}},
  "model": $model_json,
  "checkpoint": {"directory": "$work/checkpoints", "interval_seconds": 10},

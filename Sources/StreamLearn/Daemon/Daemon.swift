@@ -747,9 +747,10 @@ final class Daemon: @unchecked Sendable {
     /// `KafkaPrefetchMonitor` before the queue runs dry, instead of up to a second later.
     /// `bench pipeline --records 300000`, 2026-12-04, two runs each: MLP 24,012-29,221 ->
     /// 51,961-83,101 records/s, logistic 126,926-211,676 -> 867,762-898,716. The budget went
-    /// from 2 MiB to 1.5 MiB for memory: peak RSS of the MLP daemon over 300,000 records
-    /// 39.5-44.2 -> 38.1-40.2 MB at the same speed; at 1 MiB the fetcher stalled (57,519-67,500
-    /// records/s), as it did with 512 KiB responses.
+    /// from 2 MiB to 1 MiB for memory once the monitor stopped missing wakes (it had made
+    /// 1 MiB stall): peak RSS of the MLP daemon over 300,000 records 36.9-37.8 MiB against
+    /// 37.3-40.4 at 1.5 MiB, and six pipeline runs at 130,445-150,888 (MLP) and
+    /// 910,705-1,057,648 (logistic) records/s.
     private func consumerConfiguration() -> KafkaConfiguration {
         var result = KafkaConfiguration(
             configuration.kafka.properties.map { KafkaConfiguration.Property(key: $0.key, value: $0.value) }
@@ -771,7 +772,7 @@ final class Daemon: @unchecked Sendable {
 
     /// The prefetched records librdkafka may hold for all training partitions together, in KiB
     /// of keys and values.
-    static let prefetchBudgetKilobytes = 1536
+    static let prefetchBudgetKilobytes = 1024
 
     /// The "kafka" section without consumer-only properties, which librdkafka would warn about.
     private func producerConfiguration() -> KafkaConfiguration {
