@@ -46,10 +46,9 @@ public struct KafkaPrefetchMonitor {
 
     private struct Delivery {
         let topic: KafkaTopicIdentity
-        let partition: KafkaTopicPartition
+        /// The partition and the offset after the last record delivered from it.
+        var position: KafkaTopicPartitionOffset
         var isInLastPoll: Bool
-        /// The offset after the last record delivered from the partition.
-        var nextOffset: Int64
     }
 
     /// A monitor for a consumer created with `configuration`; librdkafka's defaults fill in
@@ -83,7 +82,9 @@ public struct KafkaPrefetchMonitor {
         {
             isFetcherMaybeStopped = true
         }
-        guard isFetcherMaybeStopped, queuedBytes < boundBytes / 3, queuedMessages < boundMessages / 3 else { return }
+        guard isFetcherMaybeStopped, queuedBytes < boundBytes / 3, queuedMessages < boundMessages / 3 else {
+            return
+        }
         isFetcherMaybeStopped = false
         var chosen = partitions.filter { !$0.isInLastPoll }
         if chosen.isEmpty, let first = partitions.first(where: \.isInLastPoll) {
@@ -91,10 +92,7 @@ public struct KafkaPrefetchMonitor {
         }
         guard !chosen.isEmpty else { return }
         wakeCount += 1
-        try? consumer.seek(
-            chosen.map { KafkaTopicPartitionOffset($0.partition, offset: $0.nextOffset) },
-            timeout: .zero
-        )
+        try? consumer.seek(chosen.map(\.position), timeout: .zero)
     }
 
     /// Marks the partitions of `batch` and keeps a running size of its records. Allocates only
@@ -106,21 +104,20 @@ public struct KafkaPrefetchMonitor {
             let topic = message.topicIdentity
             let partition = message.partition
             if current < 0 || partitions[current].topic != topic
-                || partitions[current].partition.partition != partition
+                || partitions[current].position.partition != partition
             {
                 if let known = partitions.firstIndex(where: {
-                    $0.topic == topic && $0.partition.partition == partition
+                    $0.topic == topic && $0.position.partition == partition
                 }) {
                     current = known
                 } else {
-                    partitions.append(
-                        Delivery(topic: topic, partition: message.topicPartition, isInLastPoll: false, nextOffset: 0)
-                    )
+                    let position = KafkaTopicPartitionOffset(message.topicPartition, offset: message.offset)
+                    partitions.append(Delivery(topic: topic, position: position, isInLastPoll: false))
                     current = partitions.count - 1
                 }
             }
             partitions[current].isInLastPoll = true
-            partitions[current].nextOffset = message.offset + 1
+            partitions[current].position.offset = message.offset + 1
             deliveredBytes &+= (message.value?.count ?? 0) &+ (message.key?.count ?? 0)
         }
         deliveredMessages &+= batch.count
