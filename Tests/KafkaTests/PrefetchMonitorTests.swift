@@ -81,7 +81,8 @@ struct PrefetchMonitorTests {
             for message in batch {
                 result.offsets[message.partition, default: []].append(message.offset)
                 if message.valueText != "v\(message.offset)" {
-                    result.mismatches.append("[\(message.partition)]@\(message.offset): \(message.valueText ?? "nil")")
+                    let text = message.valueText ?? "nil"
+                    result.mismatches.append("[\(message.partition)]@\(message.offset): \(text)")
                 }
                 receivedCount += 1
             }

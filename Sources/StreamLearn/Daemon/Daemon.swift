@@ -335,11 +335,18 @@ final class Daemon: @unchecked Sendable {
             let fromCheckpoint = starts.sorted { $0.key < $1.key }.map { "\($0.key)@\($0.value)" }
             logger.notice(
                 "Assigned \(partitions.count) partitions (\(event.rebalanceProtocol.rawValue)): \(names)",
-                ["start_offsets": fromCheckpoint.isEmpty ? "committed" : fromCheckpoint.joined(separator: ",")]
+                [
+                    "start_offsets": fromCheckpoint.isEmpty
+                        ? "committed" : fromCheckpoint.joined(separator: ",")
+                ]
             )
             var result: [KafkaTopicPartition: Int64] = [:]
             for (topicPartition, offset) in starts {
-                result[KafkaTopicPartition(topic: topicPartition.topic, partition: topicPartition.partition)] = offset
+                let partition = KafkaTopicPartition(
+                    topic: topicPartition.topic,
+                    partition: topicPartition.partition
+                )
+                result[partition] = offset
             }
             return result
         case .revoked:
@@ -377,7 +384,10 @@ final class Daemon: @unchecked Sendable {
             let fresh = trainingQueue.sync { loop.checkpoint(sequence: firstSequence, metadata: metadata) }
             do {
                 let path = try store.write(fresh)
-                logger.notice("Wrote checkpoint \(fresh.sequence) of the model inference starts with", ["path": path])
+                logger.notice(
+                    "Wrote checkpoint \(fresh.sequence) of the model inference starts with",
+                    ["path": path]
+                )
             } catch {
                 throw CommandError(.ioError, "streamlearn run: \(error)")
             }
@@ -418,11 +428,15 @@ final class Daemon: @unchecked Sendable {
         do {
             try scorer.replace(
                 with: checkpoint.model,
-                version: ModelVersion(step: checkpoint.model.optimizer.step, checkpointSequence: checkpoint.sequence)
+                version: ModelVersion(
+                    step: checkpoint.model.optimizer.step,
+                    checkpointSequence: checkpoint.sequence
+                )
             )
         } catch {
             logger.error(
-                "Failed to load checkpoint \(checkpoint.sequence) for inference: \(error); scoring with the previous one"
+                "Failed to load checkpoint \(checkpoint.sequence) for inference: \(error); "
+                    + "scoring with the previous one"
             )
         }
     }
@@ -467,7 +481,10 @@ final class Daemon: @unchecked Sendable {
             do {
                 model = try Model(state: checkpoint.model)
             } catch {
-                throw CommandError(.dataError, "streamlearn run: Failed to load checkpoint '\(result.path)': \(error)")
+                throw CommandError(
+                    .dataError,
+                    "streamlearn run: Failed to load checkpoint '\(result.path)': \(error)"
+                )
             }
             logger.notice(
                 "Loaded checkpoint '\(result.path)': model step \(model.step), "
@@ -553,7 +570,8 @@ final class Daemon: @unchecked Sendable {
     /// successor learns again; on the interval at a bounded rate (a full disk fails each time).
     /// Checkpoint queue.
     private func reportCheckpointFailure(_ error: any Error, reason: String) {
-        let durable = statisticsState.withLock { $0.checkpointSequence }.map { "checkpoint \($0)" } ?? "no checkpoint"
+        let durable =
+            statisticsState.withLock { $0.checkpointSequence }.map { "checkpoint \($0)" } ?? "no checkpoint"
         guard reason == "interval" else {
             logger.error(
                 "\(error); offsets stay at \(durable), so the records trained since will be learned again "
@@ -617,7 +635,10 @@ final class Daemon: @unchecked Sendable {
         let nextOffsets = Dictionary(sample.nextOffsets, uniquingKeysWith: { first, _ in first })
         let lag = assigned.map { partition -> (TopicPartition, Int64?) in
             let key = TopicPartition(topic: partition.topic, partition: partition.partition)
-            let watermarks = session.consumer.cachedWatermarks(topic: partition.topic, partition: partition.partition)
+            let watermarks = session.consumer.cachedWatermarks(
+                topic: partition.topic,
+                partition: partition.partition
+            )
             guard let high = watermarks?.high, let next = nextOffsets[key] else { return (key, nil) }
             return (key, max(0, high - next))
         }
@@ -745,12 +766,9 @@ final class Daemon: @unchecked Sendable {
     /// at `prefetchBudgetKilobytes` and a response at 1 MiB (256 KiB per partition; a larger
     /// record batch still comes whole). A fetcher that stopped at the bound is woken by
     /// `KafkaPrefetchMonitor` before the queue runs dry, instead of up to a second later.
-    /// `bench pipeline --records 300000`, 2026-12-04, two runs each: MLP 24,012-29,221 ->
-    /// 51,961-83,101 records/s, logistic 126,926-211,676 -> 867,762-898,716. The budget went
-    /// from 2 MiB to 1 MiB for memory once the monitor stopped missing wakes (it had made
-    /// 1 MiB stall): peak RSS of the MLP daemon over 300,000 records 36.9-37.8 MiB against
-    /// 37.3-40.4 at 1.5 MiB, and six pipeline runs at 130,445-150,888 (MLP) and
-    /// 910,705-1,057,648 (logistic) records/s.
+    /// Measured 2026-12-04 over 300,000 records: at 1 MiB the MLP daemon peaked at
+    /// 36.9-37.8 MiB RSS (37.3-40.4 at 1.5 MiB), and `bench pipeline` ran at 130,445-150,888
+    /// records/s with the MLP and 910,705-1,057,648 with logistic regression.
     private func consumerConfiguration() -> KafkaConfiguration {
         var result = KafkaConfiguration(
             configuration.kafka.properties.map { KafkaConfiguration.Property(key: $0.key, value: $0.value) }
@@ -791,8 +809,10 @@ final class Daemon: @unchecked Sendable {
             configuration.kafka.properties.map { KafkaConfiguration.Property(key: $0.key, value: $0.value) }
         )
         let training = consumerConfiguration()
-        for key in ["auto.offset.reset", "queued.max.messages.kbytes", "fetch.max.bytes", "max.partition.fetch.bytes"]
-        where !result.contains(key) {
+        let inherited = [
+            "auto.offset.reset", "queued.max.messages.kbytes", "fetch.max.bytes", "max.partition.fetch.bytes",
+        ]
+        for key in inherited where !result.contains(key) {
             result[key] = training[key]
         }
         return result
@@ -816,7 +836,9 @@ final class Daemon: @unchecked Sendable {
             do {
                 let metadata = try admin.metadata(timeout: .seconds(1))
                 let training = metadata.topics.filter { configuration.training.topics.contains($0.name) }
-                let missing = configuration.training.topics.filter { name in !training.contains { $0.name == name } }
+                let missing = configuration.training.topics.filter { name in
+                    !training.contains { $0.name == name }
+                }
                 if !missing.isEmpty {
                     logger.warning(
                         "Training topics not found yet: \(missing.joined(separator: ", ")); "
@@ -865,14 +887,18 @@ final class Daemon: @unchecked Sendable {
             }
         }
         guard let interval else { return nil }
-        logger.notice("Watchdog: \(interval) timeout, pinging every \(interval / 2) while the loop progresses")
+        logger.notice(
+            "Watchdog: \(interval) timeout, pinging every \(interval / 2) while the loop progresses"
+        )
         let observer = options.watchdogObserver
         return startTimer(on: watchdogQueue, every: interval / 2) { [self] in
             let isPinging = watchdog.shouldPing()
             if isPinging {
                 notify("WATCHDOG=1") { try $0.watchdog() }
             } else {
-                logger.warning("The training loop made no progress for \(interval / 2); not pinging the watchdog")
+                logger.warning(
+                    "The training loop made no progress for \(interval / 2); not pinging the watchdog"
+                )
             }
             observer?(isPinging)
         }
