@@ -242,16 +242,21 @@ private final class PredictionScenario {
         return daemon
     }
 
-    /// Produces a chunk of training records and waits until a checkpoint holds all of them, so
-    /// that the inference records produced next are scored by a newer model.
+    /// Produces a chunk of training records and waits until a checkpoint holds all of them and
+    /// the daemon has logged it written, which it does once inference scores with it, so that
+    /// the inference records produced next are scored by a newer model.
     private func trainAndAwaitCheckpoint(_ daemon: TestProcess) throws {
         try produceTraining()
         let trained = String(trainingProduced)
         let checkpoint = DaemonTestFiles.waitForCheckpoint(in: directory.path, timeout: .seconds(30)) {
             $0.metadata["records_trained"] == trained
         }
-        if checkpoint == nil {
+        guard let checkpoint else {
             Issue.record("no checkpoint of \(trained) records within 30 s: \(daemon.standardError.suffix(2000))")
+            return
+        }
+        _ = try daemon.waitForLine(onStandardError: true, timeout: .seconds(30)) {
+            $0.contains("Wrote checkpoint \(checkpoint.sequence) ")
         }
     }
 

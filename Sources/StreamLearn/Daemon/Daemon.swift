@@ -528,18 +528,9 @@ final class Daemon: @unchecked Sendable {
             // snapshot; their copies go out before the checkpoint moves past them.
             flushDeadLetters(session.deadLetters, timeout: .seconds(5))
             logger.debug("Writing checkpoint \(sequence)", ["reason": reason])
+            let path: String
             do {
-                let path = try store.write(checkpoint)
-                let fields = ["path": path, "reason": reason, "step": String(checkpoint.model.optimizer.step)]
-                if failedCheckpointWrites > 0 {
-                    logger.notice(
-                        "Wrote checkpoint \(sequence) after \(failedCheckpointWrites) failed attempts",
-                        fields
-                    )
-                } else {
-                    logger.info("Wrote checkpoint \(sequence)", fields)
-                }
-                failedCheckpointWrites = 0
+                path = try store.write(checkpoint)
             } catch {
                 failedCheckpointWrites += 1
                 statisticsState.withLock { $0.checkpointFailures += 1 }
@@ -548,6 +539,15 @@ final class Daemon: @unchecked Sendable {
             }
             noteDurable(checkpoint, version: version)
             replaceScoringModel(session.scorer, with: checkpoint)
+            // Logged once inference scores with it too: from this line on, records that come
+            // in are predicted by this checkpoint's model.
+            let fields = ["path": path, "reason": reason, "step": String(checkpoint.model.optimizer.step)]
+            if failedCheckpointWrites > 0 {
+                logger.notice("Wrote checkpoint \(sequence) after \(failedCheckpointWrites) failed attempts", fields)
+            } else {
+                logger.info("Wrote checkpoint \(sequence)", fields)
+            }
+            failedCheckpointWrites = 0
         }
         return commitDurableOffsets(session.consumer)
     }
